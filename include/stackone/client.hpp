@@ -1,0 +1,174 @@
+//
+// stackone::client: creates candidate notes.
+//
+#ifndef STACKONE_CLIENT_HPP
+#define STACKONE_CLIENT_HPP
+
+#include <stackone/config.hpp>
+#include <stackone/create_result.hpp>
+#include <stackone/detail/prepared_call.hpp>
+#include <stackone/error.hpp>
+#include <stackone/note.hpp>
+#include <stackone/options.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/execution_context.hpp>
+
+#include <concepts>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace stackone {
+
+/// Counters of a client's connection pool (monotonic unless said otherwise).
+struct pool_stats
+{
+    std::uint64_t connections_opened = 0; ///< TCP connections established
+    std::uint64_t connections_reused = 0; ///< requests sent on an already used connection
+    std::uint64_t retired_closed_by_peer = 0;  ///< found closed by the peer while idle
+    std::uint64_t retired_idle = 0;       ///< idle longer than pool_options::idle_timeout
+    std::uint64_t retired_lifetime = 0;   ///< older than pool_options::max_lifetime
+    std::uint64_t retired_not_reusable = 0; ///< `Connection: close`, errors, incomplete responses
+    std::uint64_t full_handshakes = 0;    ///< TLS handshakes without session resumption
+    std::uint64_t resumed_handshakes = 0; ///< TLS handshakes that resumed a session
+    std::uint64_t open = 0;               ///< connections open now
+    std::uint64_t idle = 0;               ///< of which idle now
+    std::uint64_t waiters = 0;            ///< callers waiting for a connection now
+};
+
+namespace detail {
+using create_handler = boost::asio::any_completion_handler<void(error_code, create_result)>;
+
+STACKONE_DECL prepared_call prepare_call(const client_impl& impl,
+                                         std::string_view candidate_id,
+                                         const note& n,
+                                         const call_options& opts);
+
+STACKONE_DECL void start_call(std::shared_ptr<client_impl> impl,
+                              prepared_call call,
+                              create_handler handler);
+} // namespace detail
+
+/**
+ * @brief A client of StackOne's "Create Candidate Note" call.
+ *
+ * Holds the options, a pool of keep-alive connections to the base URL's origin, and the TLS
+ * context. Calls may run concurrently; all of a client's I/O runs on one internal strand of the
+ * executor it was built with.
+ *
+ * @par Thread safety
+ * Distinct objects: safe. Shared objects: the asynchronous functions may be called from any
+ * thread; the strand serializes the work.
+ *
+ * @par Example
+ * @code
+ * stackone::client c(io.get_executor(), {.api_key = key, .account_id = "acc-1"});
+ * auto res = co_await c.create_candidate_note("cand-1", stackone::note::from_text("Hi"));
+ * @endcode
+ */
+class client
+{
+public:
+    using executor_type = boost::asio::any_io_executor;
+
+    /**
+     * @brief Builds a client.
+     * @throws stackone::error with errc::invalid_base_url, or std::system_error when the TLS
+     * context cannot load `tls.ca_file`.
+     */
+    STACKONE_DECL client(executor_type ex, client_options opts);
+
+    /// Builds a client on the executor of @p ctx (an io_context, for instance).
+    template <class ExecutionContext>
+        requires std::convertible_to<ExecutionContext&, boost::asio::execution_context&>
+    client(ExecutionContext& ctx, client_options opts)
+        : client(executor_type(ctx.get_executor()), std::move(opts))
+    {
+    }
+
+    client(client&&) noexcept = default;
+    client& operator=(client&&) noexcept = default;
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    /// Closes idle connections; calls still running complete with errc::shutting_down.
+    STACKONE_DECL ~client();
+
+    /// The executor the client was built with.
+    STACKONE_DECL executor_type get_executor() const noexcept;
+
+    /**
+     * @brief Creates a note on a candidate: `POST /unified/ats/candidates/{id}/notes`.
+     *
+     * The arguments are validated and the request is encoded before this function returns, so
+     * views and temporaries passed in need not outlive it. Invalid arguments complete with an
+     * errc (e.g. errc::invalid_candidate_id) and nothing is sent.
+     *
+     * Completion signature `void(error_code, create_result)`. On an HTTP error the code is in
+     * http_category() (value = status) and `create_result::diag` carries the server's message
+     * and `provider_errors`.
+     *
+     * @par Per-operation cancellation
+     * Terminal cancellation is supported: the call ends with errc::cancelled at once, also
+     * during a backoff sleep; `diag.may_have_been_processed` says whether the request may have
+     * reached the server.
+     *
+     * @param token Any Asio completion token; default `deferred`.
+     */
+    template <class CompletionToken = boost::asio::deferred_t>
+    auto async_create_candidate_note(std::string_view candidate_id,
+                                     const note& n,
+                                     const call_options& opts = {},
+                                     CompletionToken&& token = CompletionToken())
+    {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, create_result)>(
+            [](auto handler, std::shared_ptr<detail::client_impl> impl, detail::prepared_call c) {
+                detail::start_call(std::move(impl), std::move(c), std::move(handler));
+            },
+            token,
+            impl_,
+            detail::prepare_call(*impl_, candidate_id, n, opts));
+    }
+
+    /**
+     * @brief The coroutine form: returns the result or throws stackone::error.
+     *
+     * @throws stackone::error carrying the error_code and diagnostics.
+     * @par Per-operation cancellation
+     * As async_create_candidate_note, through the awaiting coroutine's cancellation state.
+     */
+    STACKONE_DECL boost::asio::awaitable<create_result> create_candidate_note(
+        std::string candidate_id,
+        note n,
+        call_options opts);
+
+    /// As above with default call options. (A separate overload, not a default argument:
+    /// g++ 12 destroys a coroutine's defaulted by-value argument twice.)
+    boost::asio::awaitable<create_result> create_candidate_note(std::string candidate_id, note n)
+    {
+        return create_candidate_note(std::move(candidate_id), std::move(n), call_options{});
+    }
+
+    /// A snapshot of the pool counters.
+    STACKONE_DECL pool_stats stats() const;
+
+    /// The options the client was built with.
+    STACKONE_DECL const client_options& options() const noexcept;
+
+private:
+    std::shared_ptr<detail::client_impl> impl_;
+};
+
+} // namespace stackone
+
+#ifdef STACKONE_HEADER_ONLY
+#include <stackone/impl/client.ipp>
+#endif
+
+#endif

@@ -1,0 +1,247 @@
+//
+// Sans-I/O response handling: a Beast body type that skips and counts heartbeat whitespace
+// before the JSON, and the classification of a complete response into a result or an error.
+//
+#ifndef STACKONE_DETAIL_RESPONSE_HPP
+#define STACKONE_DETAIL_RESPONSE_HPP
+
+#include <stackone/create_result.hpp>
+#include <stackone/error.hpp>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/optional/optional.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace stackone::detail {
+
+// JSON whitespace; with `Prefer: heartbeat` the server sends it before the body is known.
+constexpr bool is_heartbeat_byte(char c) noexcept
+{
+    return c == '\n' || c == '\r' || c == ' ' || c == '\t';
+}
+
+/*
+ * A Beast Body that stores the JSON text of a response and counts the whitespace before it
+ * separately, so heartbeats neither count against the JSON limit nor need to fit in it.
+ * Framing (Content-Length, chunked with extensions and trailers, close-delimited) is Beast's;
+ * this only sees body bytes, in whatever pieces they arrive.
+ */
+struct json_body
+{
+    struct value_type
+    {
+        std::string json;                     // from the first non-whitespace byte on
+        std::size_t heartbeat_bytes = 0;      // whitespace before it
+        std::size_t json_limit = 1024 * 1024;
+        std::size_t heartbeat_limit = 64 * 1024;
+        std::chrono::milliseconds heartbeat_time_limit{0};    // 0 = unbounded
+        std::chrono::steady_clock::time_point first_heartbeat{};
+    };
+
+    class reader
+    {
+    public:
+        template <bool IsRequest, class Fields>
+        reader(boost::beast::http::header<IsRequest, Fields>&, value_type& body) : body_(body)
+        {
+        }
+
+        void init(const boost::optional<std::uint64_t>&, error_code& ec) { ec = {}; }
+
+        template <class ConstBufferSequence>
+        std::size_t put(const ConstBufferSequence& buffers, error_code& ec)
+        {
+            ec = {};
+            std::size_t total = 0;
+            for (auto it = boost::asio::buffer_sequence_begin(buffers);
+                 it != boost::asio::buffer_sequence_end(buffers);
+                 ++it)
+            {
+                const boost::asio::const_buffer b = *it;
+                put_piece(std::string_view(static_cast<const char*>(b.data()), b.size()), ec);
+                if (ec)
+                    return total;
+                total += b.size();
+            }
+            return total;
+        }
+
+        void finish(error_code& ec) { ec = {}; }
+
+    private:
+        void put_piece(std::string_view piece, error_code& ec)
+        {
+            if (body_.json.empty())
+            {
+                // Skip heartbeats until the JSON starts.
+                std::size_t i = 0;
+                while (i < piece.size() && is_heartbeat_byte(piece[i]))
+                    ++i;
+                if (i > 0)
+                {
+                    if (body_.heartbeat_bytes == 0)
+                        body_.first_heartbeat = std::chrono::steady_clock::now();
+                    body_.heartbeat_bytes += i;
+                    if (body_.heartbeat_bytes > body_.heartbeat_limit)
+                    {
+                        ec = errc::too_many_heartbeats;
+                        return;
+                    }
+                    if (body_.heartbeat_time_limit.count() > 0 &&
+                        std::chrono::steady_clock::now() - body_.first_heartbeat >
+                            body_.heartbeat_time_limit)
+                    {
+                        ec = errc::heartbeat_time_exceeded;
+                        return;
+                    }
+                }
+                piece.remove_prefix(i);
+                if (piece.empty())
+                    return;
+            }
+            if (body_.json.size() + piece.size() > body_.json_limit)
+            {
+                ec = errc::body_too_large;
+                return;
+            }
+            body_.json.append(piece);
+        }
+
+        value_type& body_;
+    };
+};
+
+// The parts of a complete response that decide the outcome.
+struct response_view
+{
+    int status_line = 0;
+    bool preference_applied = false;   // `Preference-Applied: heartbeat`
+    std::string_view json;             // body without leading heartbeat whitespace
+    std::size_t heartbeat_bytes = 0;
+};
+
+// Keeps at most 1 KiB of a raw body for diagnostics, cut on a UTF-8 character boundary.
+inline std::string body_excerpt(std::string_view body)
+{
+    constexpr std::size_t max_excerpt = 1024;
+    if (body.size() <= max_excerpt)
+        return std::string(body);
+    std::size_t cut = max_excerpt;
+    while (cut > 0 && (static_cast<unsigned char>(body[cut]) & 0xC0) == 0x80)
+        --cut;
+    return std::string(body.substr(0, cut)) + "...";
+}
+
+// A JSON member as a string: strings as they are, other scalars as their JSON text.
+inline field<std::string> string_member(const boost::json::object& obj, std::string_view name)
+{
+    const auto* v = obj.if_contains(name);
+    if (!v)
+        return {};
+    if (v->is_null())
+        return stackone::null;
+    if (v->is_string())
+        return std::string(v->get_string());
+    return boost::json::serialize(*v);
+}
+
+// `statusCode` as an int, 0 when absent or not an integral number.
+inline int status_member(const boost::json::object& obj)
+{
+    const auto* v = obj.if_contains("statusCode");
+    if (!v)
+        return 0;
+    if (v->is_int64())
+        return static_cast<int>(v->get_int64());
+    if (v->is_uint64())
+        return static_cast<int>(v->get_uint64());
+    if (v->is_double())
+    {
+        const double d = v->get_double();
+        if (d >= 100 && d < 1000 && d == static_cast<int>(d))
+            return static_cast<int>(d);
+    }
+    return 0;
+}
+
+/*
+ * Turns a complete response into the call's result (success) or an error code, filling the
+ * diagnostics either way. When heartbeats were applied, or the body's `statusCode` disagrees
+ * with the status line, the body decides: the status line may have been sent before the
+ * provider answered.
+ */
+inline error_code classify_response(const response_view& r, create_result& out)
+{
+    diagnostics& diag = out.diag;
+    diag.http_status = r.status_line;
+    out.heartbeat_applied = r.preference_applied;
+    out.heartbeat_bytes = r.heartbeat_bytes;
+    diag.may_have_been_processed = true;
+
+    const bool status_line_ok = r.status_line >= 200 && r.status_line < 300;
+    if (r.json.empty())
+    {
+        diag.body_excerpt.clear();
+        if (status_line_ok)
+            return errc::empty_body;
+        return make_http_error(r.status_line);
+    }
+
+    error_code parse_ec;
+    boost::json::value body = boost::json::parse(r.json, parse_ec);
+    if (parse_ec || !body.is_object())
+    {
+        diag.body_excerpt = body_excerpt(r.json);
+        diag.detail = parse_ec ? "body is not JSON: " + parse_ec.message() : "body is not an object";
+        if (status_line_ok)
+            return errc::malformed_response;
+        return make_http_error(r.status_line);
+    }
+
+    const boost::json::object& obj = body.get_object();
+    diag.body_status = status_member(obj);
+    int effective = r.status_line;
+    if (diag.body_status != 0 && (r.preference_applied || diag.body_status != r.status_line))
+        effective = diag.body_status;
+    out.status = effective;
+
+    if (const auto* message = obj.if_contains("message"); message && message->is_string())
+        diag.message = std::string(message->get_string());
+
+    if (effective >= 200 && effective < 300)
+    {
+        out.message = diag.message;
+        out.timestamp = string_member(obj, "timestamp").value_or("");
+        if (const auto* data = obj.if_contains("data"); data && data->is_object())
+        {
+            out.id = string_member(data->get_object(), "id");
+            out.remote_id = string_member(data->get_object(), "remote_id");
+        }
+        else if (data && !data->is_null())
+        {
+            diag.detail = "data is not an object";
+            diag.body_excerpt = body_excerpt(r.json);
+            return errc::malformed_response;
+        }
+        out.raw = std::move(body.get_object());
+        return {};
+    }
+
+    // Errors keep everything the server said, whatever the status.
+    if (const auto* provider_errors = obj.if_contains("provider_errors"))
+        diag.provider_errors = *provider_errors;
+    diag.body_excerpt = body_excerpt(r.json);
+    diag.body = std::move(body);
+    return make_http_error(effective);
+}
+
+} // namespace stackone::detail
+
+#endif

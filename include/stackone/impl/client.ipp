@@ -1,0 +1,869 @@
+//
+// Out-of-line bodies of client.hpp: the pool, one attempt, and the retry loop.
+//
+#ifndef STACKONE_IMPL_CLIENT_IPP
+#define STACKONE_IMPL_CLIENT_IPP
+
+#include <stackone/client.hpp>
+#include <stackone/detail/request.hpp>
+#include <stackone/detail/response.hpp>
+#include <stackone/detail/retry.hpp>
+#include <stackone/impl/error.ipp>
+#include <stackone/impl/internal/connection.hpp>
+#include <stackone/impl/note.ipp>
+#include <stackone/version.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace stackone {
+namespace detail {
+
+namespace http = beast::http;
+using asio::use_awaitable;
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+inline steady_clock::time_point deadline_from(steady_clock::time_point now,
+                                              std::chrono::milliseconds d) noexcept
+{
+    return d.count() > 0 ? now + d : steady_clock::time_point::max();
+}
+
+// One call in flight: its request, its handler, and what a cancellation must interrupt.
+struct call_state
+{
+    call_state(prepared_call c, create_handler h) : call(std::move(c)), handler(std::move(h)) {}
+
+    prepared_call call;
+    // Boost 1.81's any_completion_handler move assignment recurses forever (it copies from an
+    // lvalue): the handler is only ever move-constructed.
+    create_handler handler;
+    create_result result;
+
+    bool cancelled = false;
+    connection* active = nullptr;        // the connection an attempt is using
+    asio::steady_timer* sleeping = nullptr; // a backoff or pool wait in progress
+};
+
+// A caller waiting for a pool slot. Woken by cancelling its timer.
+struct pool_waiter
+{
+    asio::steady_timer timer;
+    std::unique_ptr<connection> handed;  // an idle connection passed on by release()
+    bool slot_reserved = false;          // a freed slot passed on by release()
+};
+
+class client_impl : public std::enable_shared_from_this<client_impl>
+{
+public:
+    client_impl(asio::any_io_executor ex, client_options opts, origin o)
+        : executor_(ex),
+          strand_(asio::make_strand(ex)),
+          opts_(std::move(opts)),
+          origin_(std::move(o)),
+          tls_context_(asio::ssl::context::tls_client),
+          rng_(std::random_device{}())
+    {
+        if (opts_.user_agent.empty())
+            opts_.user_agent = std::string("stackone-notes-cpp/") + STACKONE_NOTES_VERSION;
+        if (!is_valid_header_value(opts_.user_agent) || !is_valid_header_value(opts_.api_key))
+            throw error(errc::invalid_header_value, {});
+        fixed_headers_ = render_fixed_headers(origin_, opts_.api_key, opts_.user_agent);
+        if (origin_.tls)
+            configure_tls();
+    }
+
+    const client_options& options() const noexcept { return opts_; }
+    const origin& target() const noexcept { return origin_; }
+    const std::string& fixed_headers() const noexcept { return fixed_headers_; }
+    const asio::any_io_executor& executor() const noexcept { return executor_; }
+    const strand_type& strand() const noexcept { return strand_; }
+
+    pool_stats stats() const
+    {
+        std::lock_guard lock(stats_mutex_);
+        return stats_;
+    }
+
+    template <class... Parts>
+    void log(log_level level, const Parts&... parts) const
+    {
+        if (!opts_.log.enabled(level))
+            return;
+        std::string text;
+        (text.append(parts), ...);
+        opts_.log.sink(level, text);
+    }
+
+    double random_unit(const retry_options& r)
+    {
+        if (r.random)
+            return r.random();
+        return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+    }
+
+    // Runs one call to its end and delivers the result to its handler.
+    asio::awaitable<void> run_call(std::shared_ptr<call_state> st);
+
+    void cancel(call_state& st)
+    {
+        st.cancelled = true;
+        if (st.active)
+            st.active->tcp().cancel();
+        if (st.sleeping)
+            st.sleeping->cancel();
+    }
+
+    void shut_down() noexcept
+    {
+        shutting_down_ = true;
+        for (auto& c : idle_)
+            c->close();
+        update_stats([&](pool_stats& s) {
+            s.open -= idle_.size();
+            s.idle = 0;
+        });
+        open_ -= idle_.size();
+        idle_.clear();
+    }
+
+private:
+    struct acquired
+    {
+        error_code ec;
+        std::string detail;
+        std::unique_ptr<connection> conn;
+        bool reused = false;
+    };
+
+    struct attempt_result
+    {
+        error_code ec;
+        std::string retry_after;
+        bool headers_fixed_early = false;
+    };
+
+    void configure_tls();
+    asio::awaitable<acquired> acquire(call_state& st, steady_clock::time_point deadline);
+    asio::awaitable<acquired> connect(call_state& st, steady_clock::time_point deadline);
+    void release(std::unique_ptr<connection> c, bool reusable);
+    bool still_usable(connection& c, steady_clock::time_point now, std::uint64_t& counter_hint);
+    asio::awaitable<attempt_result> run_attempt(call_state& st,
+                                                int attempt,
+                                                steady_clock::time_point attempt_deadline,
+                                                steady_clock::time_point call_deadline);
+
+    template <class F>
+    void update_stats(F&& f)
+    {
+        std::lock_guard lock(stats_mutex_);
+        f(stats_);
+    }
+
+    asio::any_io_executor executor_;
+    strand_type strand_;
+    client_options opts_;
+    origin origin_;
+    std::string fixed_headers_;
+    asio::ssl::context tls_context_;
+    std::mt19937_64 rng_;
+
+    // Pool state; touched on the strand only.
+    std::vector<std::unique_ptr<connection>> idle_;
+    std::deque<pool_waiter*> waiters_;
+    std::size_t open_ = 0;
+    bool shutting_down_ = false;
+
+    // Counters are also read from other threads through client::stats().
+    mutable std::mutex stats_mutex_;
+    pool_stats stats_;
+};
+
+inline void client_impl::configure_tls()
+{
+    // TLS 1.2 at least; compression and renegotiation off.
+    tls_context_.set_options(asio::ssl::context::default_workarounds |
+                             asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                             asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                             asio::ssl::context::no_compression);
+    SSL_CTX_set_min_proto_version(tls_context_.native_handle(), TLS1_2_VERSION);
+
+    if (opts_.tls.insecure_skip_verify)
+    {
+        tls_context_.set_verify_mode(asio::ssl::verify_none);
+        log(log_level::warn,
+            "TLS verification is OFF (insecure_skip_verify): anyone on the path can read the "
+            "API key");
+        return;
+    }
+    tls_context_.set_verify_mode(asio::ssl::verify_peer);
+    if (opts_.tls.use_system_trust)
+        tls_context_.set_default_verify_paths();
+    if (!opts_.tls.ca_file.empty())
+        tls_context_.load_verify_file(opts_.tls.ca_file);
+}
+
+inline bool client_impl::still_usable(connection& c,
+                                      steady_clock::time_point now,
+                                      std::uint64_t& counter_hint)
+{
+    const auto& pool = opts_.pool;
+    if (pool.max_lifetime.count() > 0 && now - c.created_at >= pool.max_lifetime)
+    {
+        counter_hint = 1;
+        return false;
+    }
+    // A server's `Keep-Alive: timeout=` is honoured with a one-second margin, so the server
+    // never closes the connection while a request is on its way.
+    auto idle_limit = pool.idle_timeout;
+    if (c.server_keep_alive.count() > 0)
+    {
+        const auto server_limit = c.server_keep_alive - std::chrono::seconds(1);
+        if (idle_limit.count() == 0 || server_limit < idle_limit)
+            idle_limit = std::max(server_limit, std::chrono::milliseconds(0));
+    }
+    if ((idle_limit.count() > 0 || c.server_keep_alive.count() > 0) &&
+        now - c.last_used >= idle_limit)
+    {
+        counter_hint = 2;
+        return false;
+    }
+    if (!c.looks_alive())
+    {
+        counter_hint = 3;
+        return false;
+    }
+    return true;
+}
+
+inline asio::awaitable<client_impl::acquired> client_impl::acquire(
+    call_state& st,
+    steady_clock::time_point deadline)
+{
+    for (;;)
+    {
+        if (shutting_down_)
+            co_return acquired{errc::shutting_down, {}, nullptr, false};
+
+        // Most recently used first: it is the likeliest to be alive and warm.
+        const auto now = steady_clock::now();
+        while (!idle_.empty())
+        {
+            auto c = std::move(idle_.back());
+            idle_.pop_back();
+            std::uint64_t why = 0;
+            if (still_usable(*c, now, why))
+            {
+                update_stats([](pool_stats& s) {
+                    --s.idle;
+                    ++s.connections_reused;
+                });
+                co_return acquired{{}, {}, std::move(c), true};
+            }
+            c->close();
+            --open_;
+            update_stats([&](pool_stats& s) {
+                --s.idle;
+                --s.open;
+                if (why == 1)
+                    ++s.retired_lifetime;
+                else if (why == 2)
+                    ++s.retired_idle;
+                else
+                    ++s.retired_closed_by_peer;
+            });
+            log(log_level::debug,
+                "pool: retired an idle connection (",
+                why == 1 ? "lifetime" : why == 2 ? "idle timeout" : "closed by peer",
+                ")");
+        }
+
+        if (open_ < opts_.pool.max_connections)
+        {
+            ++open_;
+            co_return co_await connect(st, deadline);
+        }
+
+        // At the bound: wait in line. release() hands over a connection or a free slot.
+        pool_waiter waiter{asio::steady_timer(strand_, deadline), nullptr, false};
+        waiters_.push_back(&waiter);
+        update_stats([](pool_stats& s) { ++s.waiters; });
+        st.sleeping = &waiter.timer;
+        co_await waiter.timer.async_wait(tuple_awaitable);
+        st.sleeping = nullptr;
+        if (auto it = std::find(waiters_.begin(), waiters_.end(), &waiter); it != waiters_.end())
+            waiters_.erase(it);
+        update_stats([](pool_stats& s) { --s.waiters; });
+
+        if (waiter.handed)
+        {
+            update_stats([](pool_stats& s) { ++s.connections_reused; });
+            if (st.cancelled)
+            {
+                release(std::move(waiter.handed), true);
+                co_return acquired{errc::cancelled, {}, nullptr, false};
+            }
+            co_return acquired{{}, {}, std::move(waiter.handed), true};
+        }
+        if (waiter.slot_reserved)
+        {
+            if (st.cancelled)
+            {
+                release(nullptr, false);
+                co_return acquired{errc::cancelled, {}, nullptr, false};
+            }
+            co_return co_await connect(st, deadline);
+        }
+        if (st.cancelled)
+            co_return acquired{errc::cancelled, {}, nullptr, false};
+        if (steady_clock::now() >= deadline)
+            co_return acquired{errc::deadline_exceeded, "waiting for a pool connection", nullptr,
+                               false};
+    }
+}
+
+// Called with a slot already counted in open_; gives it back on failure.
+inline asio::awaitable<client_impl::acquired> client_impl::connect(
+    call_state& st,
+    steady_clock::time_point deadline)
+{
+    auto fail = [&](errc code, std::string detail) {
+        release(nullptr, false);
+        log(log_level::warn, "connect to ", origin_.host, ": ", detail);
+        return acquired{code, std::move(detail), nullptr, false};
+    };
+
+    asio::ip::tcp::resolver resolver(strand_);
+    auto [rec, endpoints] = co_await resolver.async_resolve(
+        origin_.host, std::to_string(origin_.port), tuple_awaitable);
+    if (st.cancelled)
+        co_return fail(errc::cancelled, "cancelled");
+    if (rec)
+        co_return fail(errc::resolve_failed, rec.message());
+
+    auto c = std::make_unique<connection>(strand_, origin_.tls ? &tls_context_ : nullptr);
+    st.active = c.get();
+
+    // Every resolved address is tried in turn, all within the connect timeout.
+    const auto now = steady_clock::now();
+    c->tcp().expires_at(std::min(deadline_from(now, opts_.pool.connect_timeout), deadline));
+    auto [cec, ep] = co_await c->tcp().async_connect(endpoints, tuple_awaitable);
+    if (st.cancelled)
+        co_return fail(errc::cancelled, "cancelled");
+    if (cec == beast::error::timeout)
+        co_return fail(steady_clock::now() >= deadline ? errc::deadline_exceeded
+                                                       : errc::connect_timeout,
+                       "connect timed out");
+    if (cec)
+        co_return fail(errc::connect_failed, cec.message());
+    c->tcp().socket().set_option(asio::ip::tcp::no_delay(true));
+
+    if (c->is_tls())
+    {
+        SSL* ssl = c->tls().native_handle();
+        // SNI carries host names only, never IP literals (RFC 6066).
+        if (!origin_.host_is_ip)
+            SSL_set_tlsext_host_name(ssl, origin_.host.c_str());
+        if (!opts_.tls.insecure_skip_verify)
+            c->tls().set_verify_callback(asio::ssl::host_name_verification(origin_.host));
+
+        c->tcp().expires_at(
+            std::min(deadline_from(steady_clock::now(), opts_.pool.handshake_timeout), deadline));
+        auto [hec] = co_await c->tls().async_handshake(asio::ssl::stream_base::client,
+                                                       tuple_awaitable);
+        if (st.cancelled)
+            co_return fail(errc::cancelled, "cancelled");
+        if (hec == beast::error::timeout)
+            co_return fail(steady_clock::now() >= deadline ? errc::deadline_exceeded
+                                                           : errc::tls_handshake_timeout,
+                           "TLS handshake timed out");
+        if (hec)
+        {
+            std::string detail = hec.message();
+            const long verify = SSL_get_verify_result(ssl);
+            if (verify != X509_V_OK)
+                detail = std::string("certificate verification failed: ") +
+                         X509_verify_cert_error_string(verify);
+            co_return fail(errc::tls_handshake_failed, detail);
+        }
+        const bool resumed = SSL_session_reused(ssl) == 1;
+        update_stats([&](pool_stats& s) {
+            ++(resumed ? s.resumed_handshakes : s.full_handshakes);
+        });
+    }
+
+    update_stats([](pool_stats& s) {
+        ++s.connections_opened;
+        ++s.open;
+    });
+    log(log_level::debug, "pool: opened a connection to ", origin_.host_header);
+    co_return acquired{{}, {}, std::move(c), false};
+}
+
+// Gives a connection (or, with nullptr, a slot) back to the pool: to the first waiter if there
+// is one, to the idle list, or closed.
+inline void client_impl::release(std::unique_ptr<connection> c, bool reusable)
+{
+    if (c && (!reusable || shutting_down_))
+    {
+        c->close();
+        update_stats([](pool_stats& s) {
+            --s.open;
+            ++s.retired_not_reusable;
+        });
+        c.reset();
+    }
+
+    if (!waiters_.empty())
+    {
+        // FIFO: the longest waiter gets the connection, or the slot a closed one freed.
+        pool_waiter* w = waiters_.front();
+        waiters_.pop_front();
+        if (c)
+        {
+            c->last_used = steady_clock::now();
+            w->handed = std::move(c);
+        }
+        else
+        {
+            w->slot_reserved = true;
+        }
+        w->timer.cancel();
+        return;
+    }
+
+    if (c)
+    {
+        c->last_used = steady_clock::now();
+        idle_.push_back(std::move(c));
+        update_stats([](pool_stats& s) { ++s.idle; });
+    }
+    else
+    {
+        --open_;
+    }
+}
+
+// The error an expired stream timer stands for: whichever limit was reached.
+inline errc timeout_kind(steady_clock::time_point now,
+                         steady_clock::time_point attempt_deadline,
+                         steady_clock::time_point call_deadline)
+{
+    if (now >= call_deadline)
+        return errc::deadline_exceeded;
+    if (now >= attempt_deadline)
+        return errc::attempt_timeout;
+    return errc::heartbeat_timeout;
+}
+
+// Reads `timeout=N` from a `Keep-Alive` header value.
+inline std::chrono::milliseconds parse_keep_alive_timeout(std::string_view value)
+{
+    const auto pos = value.find("timeout=");
+    if (pos == std::string_view::npos)
+        return std::chrono::milliseconds(0);
+    int seconds = 0;
+    for (std::size_t i = pos + 8; i < value.size() && value[i] >= '0' && value[i] <= '9'; ++i)
+        seconds = std::min(seconds * 10 + (value[i] - '0'), 86400);
+    return std::chrono::seconds(seconds);
+}
+
+inline asio::awaitable<client_impl::attempt_result> client_impl::run_attempt(
+    call_state& st,
+    int attempt,
+    steady_clock::time_point attempt_deadline,
+    steady_clock::time_point call_deadline)
+{
+    diagnostics& diag = st.result.diag;
+    const auto io_deadline = std::min(attempt_deadline, call_deadline);
+
+    auto got = co_await acquire(st, io_deadline);
+    st.active = nullptr;
+    if (got.ec)
+    {
+        diag.detail = got.detail;
+        co_return attempt_result{got.ec, {}, false};
+    }
+    std::unique_ptr<connection> conn = std::move(got.conn);
+    st.active = conn.get();
+    ++conn->requests;
+
+    // From the first written byte on, the server may act on the request.
+    log(log_level::debug,
+        "attempt ",
+        std::to_string(attempt),
+        " for candidate ",
+        st.call.candidate_id,
+        got.reused ? " on a reused connection" : " on a new connection");
+    diag.may_have_been_processed = true;
+    conn->tcp().expires_at(io_deadline);
+    auto stream = conn->as_stream();
+    auto [wec, written] = co_await asio::async_write(
+        stream, asio::buffer(st.call.request), tuple_awaitable);
+    if (wec)
+    {
+        st.active = nullptr;
+        release(std::move(conn), false);
+        if (st.cancelled)
+            co_return attempt_result{errc::cancelled, {}, false};
+        if (wec == beast::error::timeout)
+            co_return attempt_result{timeout_kind(steady_clock::now(), attempt_deadline,
+                                                  call_deadline),
+                                     {}, false};
+        diag.detail = "write: " + wec.message();
+        co_return attempt_result{errc::connection_closed, {}, false};
+    }
+
+    // Read the response. Each read re-arms the idle timer, so a server that keeps sending
+    // heartbeats keeps the attempt alive, up to the attempt and call deadlines.
+    const auto& limits = opts_.limits;
+    const auto gap = st.call.heartbeat ? opts_.heartbeat_gap : std::chrono::milliseconds(0);
+    std::optional<http::response_parser<json_body>> parser;
+    auto new_parser = [&] {
+        parser.emplace();
+        parser->header_limit(static_cast<std::uint32_t>(
+            std::min<std::size_t>(limits.header_bytes, UINT32_MAX)));
+        parser->body_limit(boost::none);
+        auto& body = parser->get().body();
+        body.json_limit = limits.body_bytes;
+        body.heartbeat_limit = limits.heartbeat_bytes;
+        body.heartbeat_time_limit = limits.heartbeat_time;
+    };
+    new_parser();
+
+    error_code rec;
+    while (!parser->is_done())
+    {
+        conn->tcp().expires_at(std::min(deadline_from(steady_clock::now(), gap), io_deadline));
+        auto [ec, n] = co_await http::async_read_some(
+            stream, conn->buffer, *parser, tuple_awaitable);
+        if (ec == asio::ssl::error::stream_truncated && parser->need_eof())
+        {
+            // A close-delimited body ended by a TCP close without close_notify: the JSON
+            // parse below tells a complete body from a cut one.
+            error_code eof_ec;
+            parser->put_eof(eof_ec);
+            ec = eof_ec;
+        }
+        if (ec)
+        {
+            rec = ec;
+            break;
+        }
+        // An interim 1xx response re-armed the timer like any byte; the real one follows.
+        if (parser->is_done() && parser->get().result_int() / 100 == 1 &&
+            parser->get().result_int() != 101)
+            new_parser();
+    }
+
+    st.active = nullptr;
+    if (rec)
+    {
+        release(std::move(conn), false);
+        if (st.cancelled)
+            co_return attempt_result{errc::cancelled, {}, false};
+        if (rec == beast::error::timeout)
+            co_return attempt_result{timeout_kind(steady_clock::now(), attempt_deadline,
+                                                  call_deadline),
+                                     {}, false};
+        if (rec.category() == stackone_category())
+            co_return attempt_result{rec, {}, false};
+        if (rec == http::error::header_limit)
+            co_return attempt_result{errc::header_too_large, {}, false};
+        diag.detail = "read: " + rec.message();
+        const bool header_done = parser->is_header_done();
+        if (rec == http::error::end_of_stream || rec == asio::error::connection_reset ||
+            rec == asio::error::eof || rec == asio::ssl::error::stream_truncated ||
+            rec == http::error::partial_message || rec == asio::error::broken_pipe)
+        {
+            co_return attempt_result{header_done ? errc::truncated : errc::connection_closed,
+                                     {}, false};
+        }
+        if (rec.category() == make_error_code(http::error::bad_version).category())
+            co_return attempt_result{errc::malformed_response, {}, false};
+        co_return attempt_result{header_done ? errc::truncated : errc::connection_closed,
+                                 {}, false};
+    }
+
+    // A complete response: decide the outcome and whether the connection can be reused.
+    auto& msg = parser->get();
+    const bool heartbeat_applied =
+        msg[http::field::preference_applied].find("heartbeat") != std::string_view::npos;
+    std::string retry_after(msg[http::field::retry_after]);
+    diag.retry_after = retry_after;
+    if (auto ka = msg[http::field::keep_alive]; !ka.empty())
+        conn->server_keep_alive = parse_keep_alive_timeout(ka);
+
+    response_view view{static_cast<int>(msg.result_int()), heartbeat_applied, msg.body().json,
+                       msg.body().heartbeat_bytes};
+    error_code outcome = classify_response(view, st.result);
+
+    const bool reusable = msg.keep_alive() && !parser->need_eof() && conn->buffer.size() == 0;
+    release(std::move(conn), reusable);
+
+    co_return attempt_result{outcome, std::move(retry_after),
+                             heartbeat_applied || msg.body().heartbeat_bytes > 0};
+}
+
+inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> st)
+{
+    auto self = shared_from_this();
+    const retry_options& retry = st->call.retry ? *st->call.retry : opts_.retry;
+    const auto start = steady_clock::now();
+    const auto call_deadline = deadline_from(start, st->call.deadline);
+    diagnostics& diag = st->result.diag;
+
+    error_code final_ec;
+    for (int attempt = 1;; ++attempt)
+    {
+        if (st->cancelled)
+        {
+            final_ec = errc::cancelled;
+            break;
+        }
+        diag.attempts = attempt;
+        const auto attempt_deadline = deadline_from(steady_clock::now(), retry.attempt_timeout);
+        auto outcome = co_await run_attempt(*st, attempt, attempt_deadline, call_deadline);
+        if (!outcome.ec)
+            break;
+
+        attempt_outcome ao{outcome.ec, diag.may_have_been_processed, outcome.retry_after,
+                           outcome.headers_fixed_early};
+        if (!st->cancelled && outcome.ec != errc::cancelled)
+        {
+            auto decision = decide_retry(retry, attempt, ao, random_unit(retry),
+                                         steady_clock::now(), call_deadline,
+                                         std::chrono::system_clock::now());
+            if (decision.retry)
+            {
+                log(log_level::info,
+                    "retrying candidate ",
+                    st->call.candidate_id,
+                    " after ",
+                    outcome.ec.message(),
+                    ": waiting ",
+                    std::to_string(decision.delay.count()),
+                    " ms (",
+                    decision.reason,
+                    ")");
+                // A replayed 408 may create the note twice: the first attempt may have run.
+                if (outcome.ec == make_http_error(408))
+                    diag.possible_duplicate = true;
+                diag.may_have_been_processed = diag.possible_duplicate;
+
+                asio::steady_timer sleep(strand_, steady_clock::now() + decision.delay);
+                st->sleeping = &sleep;
+                co_await sleep.async_wait(tuple_awaitable);
+                st->sleeping = nullptr;
+                continue;
+            }
+            log(outcome.ec == decision.final_ec ? log_level::debug : log_level::info,
+                "not retrying candidate ",
+                st->call.candidate_id,
+                " after ",
+                outcome.ec.message(),
+                " (",
+                decision.reason,
+                ")");
+            final_ec = decision.final_ec;
+        }
+        else
+        {
+            final_ec = errc::cancelled;
+        }
+        break;
+    }
+
+    // An earlier attempt that may have run still counts after a later clean failure.
+    diag.may_have_been_processed = diag.may_have_been_processed || diag.possible_duplicate;
+    if (!final_ec)
+        st->result.diag.may_have_been_processed = true;
+
+    auto handler = std::move(st->handler);
+    auto result = std::move(st->result);
+    auto handler_ex = asio::get_associated_executor(handler, strand_);
+    asio::dispatch(handler_ex,
+                   [handler = std::move(handler), final_ec, result = std::move(result)]() mutable {
+                       std::move(handler)(final_ec, std::move(result));
+                   });
+}
+
+} // namespace detail
+
+STACKONE_DECL detail::prepared_call detail::prepare_call(const client_impl& impl,
+                                                         std::string_view candidate_id,
+                                                         const note& n,
+                                                         const call_options& opts)
+{
+    prepared_call call;
+    const client_options& copts = impl.options();
+    call.candidate_id = std::string(candidate_id);
+
+    // Everything is checked before any byte could be sent.
+    if (!is_valid_candidate_id(candidate_id))
+    {
+        call.ec = errc::invalid_candidate_id;
+        return call;
+    }
+    const std::string& account = opts.account_id.empty() ? copts.account_id : opts.account_id;
+    if (account.empty())
+    {
+        call.ec = errc::missing_account_id;
+        return call;
+    }
+    if (!is_valid_header_value(account))
+    {
+        call.ec = errc::invalid_header_value;
+        call.detail = "x-account-id";
+        return call;
+    }
+    if (copts.api_key.empty())
+    {
+        call.ec = errc::missing_api_key;
+        return call;
+    }
+
+    call.heartbeat = opts.heartbeat.value_or(copts.heartbeat);
+    call.deadline = opts.deadline.value_or(copts.deadline);
+    call.retry = opts.retry;
+
+    std::string body;
+    serialize_note(n, body);
+    call.request = render_request(impl.target(),
+                                  impl.fixed_headers(),
+                                  encode_path_segment(candidate_id),
+                                  account,
+                                  call.heartbeat,
+                                  body);
+    return call;
+}
+
+STACKONE_DECL void detail::start_call(std::shared_ptr<client_impl> impl,
+                                      prepared_call call,
+                                      create_handler handler)
+{
+    auto handler_ex = asio::get_associated_executor(handler, impl->executor());
+
+    // Refused arguments complete at once, through the handler's executor, never inline.
+    if (call.ec)
+    {
+        create_result result;
+        result.diag.detail = std::move(call.detail);
+        asio::post(impl->strand(),
+                   [handler_ex,
+                    handler = std::move(handler),
+                    ec = call.ec,
+                    r = std::move(result)]() mutable {
+                       asio::dispatch(handler_ex,
+                                      [handler = std::move(handler), ec, r = std::move(r)]() mutable {
+                                          std::move(handler)(ec, std::move(r));
+                                      });
+                   });
+        return;
+    }
+
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    auto st = std::make_shared<call_state>(std::move(call), std::move(handler));
+
+    // Cancellation may be emitted from any thread: it is carried over to the strand.
+    if (slot.is_connected())
+    {
+        std::weak_ptr<call_state> weak = st;
+        slot.assign([impl, weak](asio::cancellation_type type) {
+            if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none)
+                return;
+            asio::post(impl->strand(), [impl, weak] {
+                if (auto s = weak.lock(); s && s->handler)
+                    impl->cancel(*s);
+            });
+        });
+    }
+
+    asio::co_spawn(impl->strand(), impl->run_call(st), [impl, st](std::exception_ptr ep) {
+        // Only a bug can throw out of run_call; the caller still gets an answer.
+        if (ep && st->handler)
+        {
+            auto h = std::move(st->handler);
+            auto ex = asio::get_associated_executor(h, impl->strand());
+            asio::dispatch(ex, [h = std::move(h)]() mutable {
+                std::move(h)(errc::internal_error, create_result{});
+            });
+        }
+    });
+}
+
+STACKONE_DECL client::client(executor_type ex, client_options opts)
+{
+    auto parsed = detail::parse_base_url(opts.base_url);
+    if (!parsed)
+    {
+        diagnostics diag;
+        diag.detail = "base URL: " + opts.base_url;
+        throw error(errc::invalid_base_url, std::move(diag));
+    }
+    impl_ = std::make_shared<detail::client_impl>(std::move(ex), std::move(opts), *parsed);
+}
+
+STACKONE_DECL client::~client()
+{
+    if (!impl_)
+        return;
+    // Idle connections are closed on the strand; calls in flight keep the state alive and
+    // finish normally.
+    auto impl = std::move(impl_);
+    boost::asio::dispatch(impl->strand(), [impl] { impl->shut_down(); });
+}
+
+STACKONE_DECL client::executor_type client::get_executor() const noexcept
+{
+    return impl_->executor();
+}
+
+STACKONE_DECL boost::asio::awaitable<create_result> client::create_candidate_note(
+    std::string candidate_id,
+    note n,
+    call_options opts)
+{
+    // No structured bindings here: g++ 12 mishandles them in a coroutine that throws.
+    std::tuple<error_code, create_result> outcome = co_await async_create_candidate_note(
+        candidate_id, n, opts, boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (std::get<0>(outcome))
+        throw error(std::get<0>(outcome), std::move(std::get<1>(outcome).diag));
+    co_return std::move(std::get<1>(outcome));
+}
+
+STACKONE_DECL pool_stats client::stats() const
+{
+    return impl_->stats();
+}
+
+STACKONE_DECL const client_options& client::options() const noexcept
+{
+    return impl_->options();
+}
+
+} // namespace stackone
+
+#endif

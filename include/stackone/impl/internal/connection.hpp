@@ -1,0 +1,124 @@
+//
+// One pooled connection: a TCP or TLS stream with its read buffer and bookkeeping.
+//
+#ifndef STACKONE_IMPL_INTERNAL_CONNECTION_HPP
+#define STACKONE_IMPL_INTERNAL_CONNECTION_HPP
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <chrono>
+#include <memory>
+#include <optional>
+
+namespace stackone::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+using strand_type = asio::strand<asio::any_io_executor>;
+using steady_clock = std::chrono::steady_clock;
+
+class connection
+{
+public:
+    connection(const strand_type& strand, asio::ssl::context* tls_context)
+    {
+        if (tls_context)
+            tls_.emplace(strand, *tls_context);
+        else
+            tcp_.emplace(strand);
+    }
+
+    bool is_tls() const noexcept { return tls_.has_value(); }
+
+    // The TCP layer, whose timer bounds every operation.
+    beast::tcp_stream& tcp() noexcept { return tls_ ? tls_->next_layer() : *tcp_; }
+
+    beast::ssl_stream<beast::tcp_stream>& tls() noexcept { return *tls_; }
+
+    // Beast's HTTP algorithms and asio::async_write run over this one type whichever the
+    // transport, so each is instantiated once, not once per stream type.
+    class stream
+    {
+    public:
+        using executor_type = asio::any_io_executor;
+
+        explicit stream(connection& c) noexcept : c_(c) {}
+
+        executor_type get_executor() { return c_.tcp().get_executor(); }
+
+        template <class MutableBuffers, class Token>
+        auto async_read_some(const MutableBuffers& buffers, Token&& token)
+        {
+            return asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+                [this](auto handler, const MutableBuffers& b) {
+                    if (c_.is_tls())
+                        c_.tls().async_read_some(b, std::move(handler));
+                    else
+                        c_.tcp().async_read_some(b, std::move(handler));
+                },
+                token,
+                buffers);
+        }
+
+        template <class ConstBuffers, class Token>
+        auto async_write_some(const ConstBuffers& buffers, Token&& token)
+        {
+            return asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+                [this](auto handler, const ConstBuffers& b) {
+                    if (c_.is_tls())
+                        c_.tls().async_write_some(b, std::move(handler));
+                    else
+                        c_.tcp().async_write_some(b, std::move(handler));
+                },
+                token,
+                buffers);
+        }
+
+    private:
+        connection& c_;
+    };
+
+    stream as_stream() noexcept { return stream(*this); }
+
+    // A cheap check that an idle connection is still open: the peer's FIN (or a TLS alert,
+    // or any unexpected byte) is waiting in the socket. Nothing is read, nothing is cancelled.
+    bool looks_alive() noexcept
+    {
+        if (!tcp().socket().is_open())
+            return false;
+        char byte = 0;
+        const auto n = ::recv(tcp().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || n > 0)
+            return false;
+        return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+
+    void close() noexcept
+    {
+        boost::system::error_code ignored;
+        tcp().socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+        tcp().socket().close(ignored);
+    }
+
+    beast::flat_buffer buffer;
+    steady_clock::time_point created_at = steady_clock::now();
+    steady_clock::time_point last_used = created_at;
+    std::size_t requests = 0;
+    std::chrono::milliseconds server_keep_alive{0}; // from `Keep-Alive: timeout=N`
+
+private:
+    std::optional<beast::tcp_stream> tcp_;
+    std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+};
+
+} // namespace stackone::detail
+
+#endif

@@ -1,0 +1,106 @@
+// Shared setup of the integration tests: a mock server, an io_context and a client factory.
+#ifndef STACKONE_TEST_INTEGRATION_FIXTURE_HPP
+#define STACKONE_TEST_INTEGRATION_FIXTURE_HPP
+
+#include <stackone/client.hpp>
+
+#include <mock_server.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <exception>
+#include <optional>
+#include <string>
+
+namespace stackone::test {
+
+inline constexpr const char* test_key = "sk_test_made_up_key_123";
+
+// Where the build put the throw-away certificates (test/meson.build sets it).
+inline std::string cert_path(const std::string& name)
+{
+    const char* dir = std::getenv("STACKONE_TEST_CERTS");
+    BOOST_TEST_REQUIRE(dir != nullptr, "STACKONE_TEST_CERTS is not set; run through meson test");
+    return std::string(dir) + "/" + name;
+}
+
+struct mock_setup
+{
+    bool tls = false;
+    std::string cert = "server.pem";
+    std::string key = "server.key";
+    const char* scenario = nullptr;
+};
+
+inline mock::server_options mock_options(const mock_setup& s)
+{
+    mock::server_options o;
+    o.api_key = test_key;
+    o.tls = s.tls;
+    if (s.tls)
+    {
+        o.cert_file = cert_path(s.cert);
+        o.key_file = cert_path(s.key);
+    }
+    if (s.scenario)
+        o.scenario = boost::json::parse(s.scenario);
+    return o;
+}
+
+// A started mock server and the options of a client that trusts it.
+struct mock_fixture
+{
+    explicit mock_fixture(mock_setup s = {}) : server(mock_options(s))
+    {
+        server.start();
+    }
+
+    client_options client_opts() const
+    {
+        client_options o;
+        o.base_url = server.base_url();
+        o.api_key = test_key;
+        o.account_id = "acc-test-1";
+        o.tls.use_system_trust = false;
+        o.tls.ca_file = cert_path("ca.pem");
+        o.retry.initial_backoff = std::chrono::milliseconds(50);
+        o.retry.max_backoff = std::chrono::milliseconds(200);
+        return o;
+    }
+
+    mock::server server;
+};
+
+// Runs @p make() as a coroutine on a fresh io_context and returns its value; rethrows.
+template <class T, class F>
+T run_coroutine(boost::asio::io_context& io, F make)
+{
+    std::optional<T> value;
+    std::exception_ptr failure;
+    boost::asio::co_spawn(io, make(), [&](std::exception_ptr e, T v) {
+        failure = e;
+        if (!e)
+            value = std::move(v);
+    });
+    io.run();
+    io.restart();
+    if (failure)
+        std::rethrow_exception(failure);
+    return std::move(*value);
+}
+
+// The outcome of one call: its code and result.
+struct call_outcome
+{
+    error_code ec;
+    create_result result;
+};
+
+} // namespace stackone::test
+
+#endif

@@ -1,0 +1,182 @@
+// Retry-After parsing and the retry decision, with a fixed clock and random source.
+#include <stackone/detail/retry.hpp>
+#include <stackone/retry_after.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+
+using namespace stackone;
+using namespace stackone::detail;
+using namespace std::chrono_literals;
+
+namespace {
+
+// 1994-11-06T08:49:37Z, the RFC's example date.
+const auto rfc_date = std::chrono::system_clock::time_point(std::chrono::seconds(784111777));
+const auto t0 = std::chrono::steady_clock::time_point(std::chrono::hours(1));
+const auto no_deadline = std::chrono::steady_clock::time_point::max();
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(retry_after)
+
+BOOST_AUTO_TEST_CASE(delta_seconds)
+{
+    BOOST_TEST(parse_retry_after("120", rfc_date).value() == 120s);
+    BOOST_TEST(parse_retry_after("0", rfc_date).value() == 0s);
+    BOOST_TEST(parse_retry_after(" 7 ", rfc_date).value() == 7s);
+}
+
+BOOST_AUTO_TEST_CASE(http_date_in_all_three_formats)
+{
+    const auto now = rfc_date - 30s;
+    BOOST_TEST(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now).value() == 30s);
+    BOOST_TEST(parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", now).value() == 30s);
+    BOOST_TEST(parse_retry_after("Sun Nov  6 08:49:37 1994", now).value() == 30s);
+}
+
+BOOST_AUTO_TEST_CASE(http_date_in_past_retries_now)
+{
+    BOOST_TEST(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", rfc_date + 1h).value() == 0s);
+}
+
+BOOST_AUTO_TEST_CASE(garbage_values_are_errors_not_exceptions)
+{
+    for (const char* bad : {"", " ", "-1", "1.5", "99999999999999999999", "soon", "12abc",
+                            "Sun, 32 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
+                            "Sun, 06 Nov 1994 25:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 UTC",
+                            "Sun, 06 Nov 1994 08:49:37 GMT trailing", "Sun Nov 6 08:49:37 1994"})
+    {
+        BOOST_TEST_CONTEXT(bad)
+        {
+            BOOST_TEST(parse_retry_after(bad, rfc_date).has_error());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(retry_decision)
+
+BOOST_AUTO_TEST_CASE(status_429_with_retry_after_waits_what_the_server_said)
+{
+    retry_options opts;
+    const auto d = decide_retry(opts, 1, {make_http_error(429), true, "3", false}, 0.0, t0,
+                                no_deadline, rfc_date);
+    BOOST_TEST(d.retry);
+    BOOST_TEST(d.delay.count() == 3000);
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_zero_is_raised_to_half_the_backoff)
+{
+    retry_options opts;
+    const auto d = decide_retry(opts, 1, {make_http_error(429), true, "0", false}, 0.0, t0,
+                                no_deadline, rfc_date);
+    BOOST_TEST(d.retry);
+    BOOST_TEST(d.delay.count() == 500);
+}
+
+BOOST_AUTO_TEST_CASE(garbage_retry_after_falls_back_to_jittered_backoff)
+{
+    retry_options opts;
+    auto d = decide_retry(opts, 2, {make_http_error(429), true, "soon", false}, 0.0, t0,
+                          no_deadline, rfc_date);
+    BOOST_TEST(d.retry);
+    BOOST_TEST(d.delay.count() == 1000); // backoff 2 s, half of it at random 0
+    d = decide_retry(opts, 2, {make_http_error(429), true, "", false}, 0.999, t0, no_deadline,
+                     rfc_date);
+    BOOST_TEST(d.delay.count() >= 1998);
+    BOOST_TEST(d.delay.count() <= 2000);
+}
+
+BOOST_AUTO_TEST_CASE(backoff_is_capped)
+{
+    retry_options opts;
+    opts.max_attempts = 50;
+    opts.max_backoff = 5s;
+    const auto d = decide_retry(opts, 20, {make_http_error(408), true, "", false}, 0.999, t0,
+                                no_deadline, rfc_date);
+    BOOST_TEST(d.retry);
+    BOOST_TEST(d.delay.count() <= 5000);
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_above_max_ends_the_call)
+{
+    retry_options opts;
+    opts.max_retry_after = 60s;
+    const auto d = decide_retry(opts, 1, {make_http_error(429), true, "3600", false}, 0.0, t0,
+                                no_deadline, rfc_date);
+    BOOST_TEST(!d.retry);
+    BOOST_TEST(d.final_ec == make_error_code(errc::retry_after_too_long));
+}
+
+BOOST_AUTO_TEST_CASE(heartbeat_response_without_retry_after_waits_the_documented_60s)
+{
+    retry_options opts;
+    const auto d = decide_retry(opts, 1, {make_http_error(429), true, "", true}, 0.0, t0,
+                                no_deadline, rfc_date);
+    BOOST_TEST(d.retry);
+    BOOST_TEST(d.delay.count() == 60000);
+}
+
+BOOST_AUTO_TEST_CASE(no_sleep_past_the_deadline)
+{
+    retry_options opts;
+    const auto d = decide_retry(opts, 1, {make_http_error(429), true, "5", false}, 0.0, t0,
+                                t0 + 4s, rfc_date);
+    BOOST_TEST(!d.retry);
+    BOOST_TEST(d.final_ec == make_error_code(errc::deadline_exceeded));
+}
+
+BOOST_AUTO_TEST_CASE(attempts_are_bounded)
+{
+    retry_options opts;
+    opts.max_attempts = 2;
+    const auto d = decide_retry(opts, 2, {make_http_error(429), true, "1", false}, 0.0, t0,
+                                no_deadline, rfc_date);
+    BOOST_TEST(!d.retry);
+    BOOST_TEST(d.final_ec == make_http_error(429));
+}
+
+BOOST_AUTO_TEST_CASE(other_statuses_are_not_retried)
+{
+    retry_options opts;
+    for (int status : {400, 401, 403, 404, 409, 412, 422, 500, 501, 502})
+    {
+        const auto d = decide_retry(opts, 1, {make_http_error(status), true, "1", false}, 0.0, t0,
+                                    no_deadline, rfc_date);
+        BOOST_TEST(!d.retry);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(transport_failure_before_sending_is_retried)
+{
+    retry_options opts;
+    const auto d = decide_retry(opts, 1, {errc::connect_failed, false, "", false}, 0.5, t0,
+                                no_deadline, rfc_date);
+    BOOST_TEST(d.retry);
+}
+
+BOOST_AUTO_TEST_CASE(failure_after_sending_is_never_replayed)
+{
+    retry_options opts;
+    for (errc e : {errc::connection_closed, errc::attempt_timeout, errc::heartbeat_timeout,
+                   errc::truncated, errc::malformed_response})
+    {
+        const auto d =
+            decide_retry(opts, 1, {e, true, "", false}, 0.5, t0, no_deadline, rfc_date);
+        BOOST_TEST(!d.retry);
+        BOOST_TEST(d.final_ec == make_error_code(e));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(certificate_failures_are_not_retried)
+{
+    retry_options opts;
+    const auto d = decide_retry(opts, 1, {errc::tls_handshake_failed, false, "", false}, 0.5, t0,
+                                no_deadline, rfc_date);
+    BOOST_TEST(!d.retry);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,430 @@
+//
+// stackone-notes: option definitions and checks. See cli_options.hpp.
+//
+#include "cli_options.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <utility>
+
+namespace stackone::cli {
+
+namespace {
+
+constexpr std::string_view connection_group = "Connection";
+constexpr std::string_view retry_group = "Retries and time limits";
+constexpr std::string_view output_group = "Diagnostics";
+
+// Longest accepted duration; more would overflow nothing, but is surely a typo.
+constexpr std::int64_t max_seconds = 1'000'000'000;
+
+bool is_digit(char c) noexcept
+{
+    return c >= '0' && c <= '9';
+}
+
+// CLI11 validator for decimal seconds. Its message follows the flag name, as
+// "--timeout: must be more than 0 seconds".
+CLI::Validator seconds_validator(bool allow_zero)
+{
+    auto check = [allow_zero](std::string& text) -> std::string {
+        if (!text.empty() && text.front() == '-')
+        {
+            return "must not be negative, got '" + text + "'";
+        }
+        auto value = parse_seconds(text);
+        if (!value)
+        {
+            return "expected decimal seconds such as 30 or 0.5, got '" + text + "'";
+        }
+        if (!allow_zero && value->count() == 0)
+        {
+            return "must be more than 0 seconds";
+        }
+        return {};
+    };
+    return CLI::Validator(check, "", "seconds");
+}
+
+// Header values travel on one line; CR, LF, NUL and other controls would be refused by the
+// library after the client exists, so refuse them here with the option's name.
+bool has_control_char(std::string_view text) noexcept
+{
+    return std::any_of(text.begin(), text.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+}
+
+bool starts_with_no_case(std::string_view text, std::string_view prefix) noexcept
+{
+    if (text.size() < prefix.size())
+    {
+        return false;
+    }
+    return std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == b;
+    });
+}
+
+std::string_view trim_trailing_space(std::string_view text) noexcept
+{
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+void check_base_url(const std::string& url)
+{
+    // The scheme decides TCP or TLS; anything else (a bare host, ftp://) is a typo. The URL
+    // itself is not echoed: people paste credentials into URLs.
+    for (std::string_view scheme : {"http://", "https://"})
+    {
+        if (starts_with_no_case(url, scheme) && url.size() > scheme.size())
+        {
+            return;
+        }
+    }
+    throw usage_error("--base-url (or STACKONE_BASE_URL): expected an http:// or https:// URL "
+                      "such as https://api.stackone.com");
+}
+
+// The key comes from a file or the environment, never from the command line, where `ps` and
+// the shell history would show it. No message here may quote the key.
+std::string read_api_key(const std::string& key_file)
+{
+    if (!key_file.empty())
+    {
+        std::ifstream in;
+        open_for_reading(in, "--api-key-file", key_file);
+        std::string first_line;
+        std::getline(in, first_line);
+        auto key = std::string(trim_trailing_space(first_line));
+        if (key.empty())
+        {
+            throw usage_error("--api-key-file: the first line of '" + key_file + "' is empty");
+        }
+        if (has_control_char(key))
+        {
+            throw usage_error("--api-key-file: the key in '" + key_file +
+                              "' contains control characters");
+        }
+        return key;
+    }
+
+    if (const char* env = std::getenv("STACKONE_API_KEY"); env && *env)
+    {
+        auto key = std::string(trim_trailing_space(env));
+        if (has_control_char(key))
+        {
+            throw usage_error("STACKONE_API_KEY contains control characters");
+        }
+        if (!key.empty())
+        {
+            return key;
+        }
+    }
+    throw usage_error("no API key: set STACKONE_API_KEY or pass --api-key-file FILE "
+                      "(there is no --api-key option, so the key stays out of `ps` and shell "
+                      "history)");
+}
+
+void check_ca_file(const std::string& path)
+{
+    // Checked here so a typo is a usage error, not a TLS failure on the first call.
+    std::ifstream in;
+    open_for_reading(in, "--ca-file", path);
+}
+
+std::chrono::milliseconds seconds_of(std::string_view flag, const std::string& text)
+{
+    // The validators already accepted the text; this guards against a validator not run.
+    auto value = parse_seconds(text);
+    if (!value)
+    {
+        throw usage_error(std::string(flag) + ": expected decimal seconds, got '" + text + "'");
+    }
+    return *value;
+}
+
+log_level log_level_of(const std::string& name)
+{
+    static const std::map<std::string, log_level, std::less<>> levels{
+        {"trace", log_level::trace},
+        {"debug", log_level::debug},
+        {"info", log_level::info},
+        {"warn", log_level::warn},
+        {"error", log_level::error},
+        {"off", log_level::off},
+    };
+    auto it = levels.find(name);
+    if (it == levels.end())
+    {
+        throw usage_error("--log-level: expected trace, debug, info, warn, error or off");
+    }
+    return it->second;
+}
+
+} // namespace
+
+std::optional<std::chrono::milliseconds> parse_seconds(std::string_view text) noexcept
+{
+    std::size_t i = 0;
+
+    // Whole seconds.
+    std::int64_t whole = 0;
+    std::size_t whole_digits = 0;
+    for (; i < text.size() && is_digit(text[i]); ++i, ++whole_digits)
+    {
+        whole = whole * 10 + (text[i] - '0');
+        if (whole > max_seconds)
+        {
+            return std::nullopt;
+        }
+    }
+
+    // Milliseconds from the first three decimals; any further non-zero digit rounds up.
+    std::int64_t millis = 0;
+    std::size_t fraction_digits = 0;
+    bool remainder = false;
+    if (i < text.size() && text[i] == '.')
+    {
+        ++i;
+        for (; i < text.size() && is_digit(text[i]); ++i, ++fraction_digits)
+        {
+            if (fraction_digits < 3)
+            {
+                millis = millis * 10 + (text[i] - '0');
+            }
+            else if (text[i] != '0')
+            {
+                remainder = true;
+            }
+        }
+    }
+    for (std::size_t d = fraction_digits; d < 3; ++d)
+    {
+        millis *= 10;
+    }
+
+    if (i != text.size() || whole_digits + fraction_digits == 0)
+    {
+        return std::nullopt;
+    }
+    return std::chrono::milliseconds(whole * 1000 + millis + (remainder ? 1 : 0));
+}
+
+void open_for_reading(std::ifstream& in, std::string_view flag, const std::string& path)
+{
+    // A directory opens fine on Linux and fails only on the first read: refuse it up front.
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+    {
+        throw usage_error(std::string(flag) + ": '" + path + "' is a directory");
+    }
+    errno = 0;
+    in.open(path);
+    if (!in)
+    {
+        auto reason = errno != 0 ? std::strerror(errno) : "cannot open";
+        throw usage_error(std::string(flag) + ": cannot read '" + path + "': " + reason);
+    }
+}
+
+void add_common_options(CLI::App& cmd, common_args& args)
+{
+    cmd.add_option("--base-url", args.base_url, "API base URL, http:// or https://")
+        ->envname("STACKONE_BASE_URL")
+        ->type_name("URL")
+        ->capture_default_str()
+        ->group(std::string(connection_group));
+    cmd.add_option("--account-id", args.account_id, "Linked account id (x-account-id); required")
+        ->envname("STACKONE_ACCOUNT_ID")
+        ->type_name("ID")
+        ->group(std::string(connection_group));
+    cmd.add_option("--api-key-file",
+                   args.api_key_file,
+                   "API key from the first line of FILE (else STACKONE_API_KEY)")
+        ->type_name("FILE")
+        ->group(std::string(connection_group));
+    cmd.add_option("--ca-file", args.ca_file, "PEM file of extra trusted CA certificates")
+        ->type_name("FILE")
+        ->group(std::string(connection_group));
+    cmd.add_flag("--insecure",
+                 args.insecure,
+                 "No TLS certificate checks: local experiments ONLY (prints a warning)")
+        ->group(std::string(connection_group));
+    cmd.add_option("--connections", args.connections, "Most connections open at once [16]")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
+        ->type_name("N")
+        ->group(std::string(connection_group));
+    cmd.add_option("--user-agent", args.user_agent, "User-Agent header [stackone-notes-cpp/VER]")
+        ->type_name("TEXT")
+        ->group(std::string(connection_group));
+    cmd.add_flag("--heartbeat",
+                 args.heartbeat,
+                 "Send 'Prefer: heartbeat' so slow calls keep the connection alive")
+        ->group(std::string(connection_group));
+
+    cmd.add_option("--heartbeat-gap",
+                   args.heartbeat_gap,
+                   "Longest silence while waiting for a response; 0 = off [30]")
+        ->check(seconds_validator(true))
+        ->type_name("SECONDS")
+        ->group(std::string(retry_group));
+    cmd.add_option("--timeout", args.timeout, "Time limit of one attempt, > 0 [90]")
+        ->check(seconds_validator(false))
+        ->type_name("SECONDS")
+        ->group(std::string(retry_group));
+    cmd.add_option(
+           "--deadline", args.deadline, "Time limit of one call, retries included; 0 = none [0]")
+        ->check(seconds_validator(true))
+        ->type_name("SECONDS")
+        ->group(std::string(retry_group));
+    auto* max_attempts =
+        cmd.add_option("--max-attempts", args.max_attempts, "Attempts per call, 1..100 [3]")
+            ->check(CLI::Range(1, 100))
+            ->type_name("N")
+            ->group(std::string(retry_group));
+    cmd.add_flag("--no-retry", args.no_retry, "One attempt per call (--max-attempts 1)")
+        ->excludes(max_attempts)
+        ->group(std::string(retry_group));
+    cmd.add_option("--max-retry-after",
+                   args.max_retry_after,
+                   "Fail, not wait, when Retry-After asks for longer; 0 = no cap [120]")
+        ->check(seconds_validator(true))
+        ->type_name("SECONDS")
+        ->group(std::string(retry_group));
+
+    cmd.add_option("--log-level", args.log_level, "Log records on stderr from this level on")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+        ->capture_default_str()
+        ->type_name("LEVEL")
+        ->group(std::string(output_group));
+}
+
+void add_create_options(CLI::App& cmd, create_args& args)
+{
+    cmd.add_option("--candidate-id", args.candidate_id, "Candidate to add the note to")
+        ->required()
+        ->type_name("ID");
+    cmd.add_option("--body", args.body, "The note's text")->required()->type_name("TEXT");
+    cmd.add_option("--author-id", args.author_id, "Author of the note")->type_name("ID");
+    cmd.add_option(
+           "--visibility", args.visibility, "public, private, unmapped_value or another value")
+        ->type_name("VALUE");
+}
+
+void add_import_options(CLI::App& cmd, import_args& args)
+{
+    cmd.add_option("FILE", args.input, "JSONL input, one note a line; - reads stdin")
+        ->required()
+        ->type_name("");
+    cmd.add_option("--output",
+                   args.output,
+                   "Results file, - = stdout [FILE.results.jsonl; stdout for stdin]")
+        ->type_name("RESULTS");
+    cmd.add_flag("--overwrite", args.overwrite, "Replace an existing results file");
+    cmd.add_option("--concurrency", args.concurrency, "Calls in flight at most, 1..10000")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
+        ->capture_default_str()
+        ->type_name("N");
+}
+
+client_options make_client_options(const common_args& args, logger log)
+{
+    client_options opts;
+
+    // Where and as whom.
+    check_base_url(args.base_url);
+    opts.base_url = args.base_url;
+    if (args.account_id.empty())
+    {
+        throw usage_error("--account-id is required (or set STACKONE_ACCOUNT_ID)");
+    }
+    if (has_control_char(args.account_id))
+    {
+        throw usage_error("--account-id: contains control characters");
+    }
+    opts.account_id = args.account_id;
+    if (has_control_char(args.user_agent))
+    {
+        throw usage_error("--user-agent: contains control characters");
+    }
+    opts.user_agent = args.user_agent;
+    opts.api_key = read_api_key(args.api_key_file);
+
+    // TLS.
+    if (!args.ca_file.empty())
+    {
+        check_ca_file(args.ca_file);
+        opts.tls.ca_file = args.ca_file;
+    }
+    opts.tls.insecure_skip_verify = args.insecure;
+
+    // Pool, heartbeats and time limits; options not given keep the library's defaults.
+    if (args.connections != 0)
+    {
+        opts.pool.max_connections = args.connections;
+    }
+    opts.heartbeat = args.heartbeat;
+    if (!args.heartbeat_gap.empty())
+    {
+        opts.heartbeat_gap = seconds_of("--heartbeat-gap", args.heartbeat_gap);
+    }
+    if (!args.deadline.empty())
+    {
+        opts.deadline = seconds_of("--deadline", args.deadline);
+    }
+    if (!args.timeout.empty())
+    {
+        opts.retry.attempt_timeout = seconds_of("--timeout", args.timeout);
+    }
+    if (!args.max_retry_after.empty())
+    {
+        // The library keeps this in whole seconds; round up so a cap is never tightened.
+        opts.retry.max_retry_after = std::chrono::ceil<std::chrono::seconds>(
+            seconds_of("--max-retry-after", args.max_retry_after));
+    }
+    if (args.no_retry)
+    {
+        opts.retry.max_attempts = 1;
+    }
+    else if (args.max_attempts != 0)
+    {
+        opts.retry.max_attempts = args.max_attempts;
+    }
+
+    log.level = log_level_of(args.log_level);
+    opts.log = std::move(log);
+    return opts;
+}
+
+void check_create_args(const create_args& args)
+{
+    // The id is one path segment; these would address another resource, so the library refuses
+    // them too, but only after a client exists.
+    const auto& id = args.candidate_id;
+    if (id.empty() || id == "." || id == "..")
+    {
+        throw usage_error("--candidate-id: must not be empty, '.' or '..'");
+    }
+    if (args.author_id && args.author_id->empty())
+    {
+        throw usage_error("--author-id: must not be empty (leave it out instead)");
+    }
+    if (args.visibility && args.visibility->empty())
+    {
+        throw usage_error("--visibility: must not be empty (leave it out instead)");
+    }
+}
+
+} // namespace stackone::cli
