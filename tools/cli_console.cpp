@@ -214,6 +214,8 @@ std::string format_summary(const import_summary& s, std::string_view results, bo
         std::to_string(s.unknown) + (s.unknown > 0 ? " (may have been created: "
                                                      "check before sending again)"
                                                    : ""));
+    if (s.blank > 0)
+        row("blank", std::to_string(s.blank) + " (skipped, no result line)");
     row("retries", std::to_string(s.retries));
     row("elapsed", format_elapsed(s.elapsed));
     row("rate", printf_string("%.1f notes/s", rate_of(s)));

@@ -85,18 +85,19 @@ STACKONE_DECL std::string to_json_line(const import_record& r);
 struct import_summary
 {
     std::size_t lines = 0;    ///< input lines read so far
-    std::size_t done = 0;     ///< lines with a result
+    std::size_t done = 0;     ///< lines dealt with (a result written, or blank)
     std::size_t created = 0;
     std::size_t failed = 0;
     std::size_t rejected = 0;
     std::size_t unknown = 0;
+    std::size_t blank = 0;    ///< blank lines: skipped, no result line
     std::size_t retries = 0;  ///< attempts beyond the first, summed
     std::size_t in_flight = 0;
     std::chrono::steady_clock::duration elapsed{};
     bool finished = false;    ///< the input was read to its end and every call completed
 
     /// True when every line was created.
-    bool all_created() const noexcept { return finished && created == lines; }
+    bool all_created() const noexcept { return finished && created + blank == lines; }
 };
 
 /// How an import runs.
@@ -121,7 +122,8 @@ struct import_options
  *
  * Streams: at most `concurrency` lines are held at once, whatever the input size. Results are
  * written in completion order and flushed as they come. A malformed line gets a `rejected`
- * result naming its line number, and the import goes on.
+ * result naming its line number, and the import goes on. Blank lines are skipped without a
+ * result.
  *
  * @par Thread safety
  * Run it on a single-threaded executor (an io_context run by one thread) or a strand: the

@@ -3,11 +3,16 @@
 
 #include <stackone/import.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -135,6 +140,74 @@ BOOST_AUTO_TEST_CASE(empty_input_gives_no_results)
     BOOST_TEST(r.summary.finished);
     BOOST_TEST(r.summary.lines == 0u);
     BOOST_TEST(r.results.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(bulk_import_cancel)
+
+BOOST_AUTO_TEST_CASE(cancelling_an_import_stops_reading_and_reports_every_line_taken)
+{
+    mock_fixture f(mock_setup{.scenario = R"({"rules": [
+        {"candidate_id": "^slow", "steps": [{"status": 429, "headers": {"Retry-After": "30"},
+                                             "times": 0}]}]})"});
+    std::string input;
+    for (int i = 1; i <= 50; ++i)
+        input += R"({"candidate_id":"slow-)" + std::to_string(i) + R"(","body":"x"})" "\n";
+
+    asio::io_context io;
+    client c(io, f.client_opts());
+    std::istringstream in(input);
+    std::ostringstream out;
+    import_options opts;
+    opts.concurrency = 4;
+    asio::cancellation_signal stop;
+    std::optional<import_summary> summary;
+    asio::co_spawn(io,
+                   run_import(c, in, out, opts),
+                   asio::bind_cancellation_slot(stop.slot(),
+                                                [&](std::exception_ptr e, import_summary s) {
+                                                    BOOST_TEST(!e);
+                                                    summary = s;
+                                                }));
+    // Cancel once the first four calls were answered 429 and are waiting out Retry-After.
+    asio::steady_timer poll(io);
+    std::function<void()> wait_for_requests = [&] {
+        if (f.server.get_stats().requests >= 4)
+        {
+            stop.emit(asio::cancellation_type::terminal);
+            return;
+        }
+        poll.expires_after(std::chrono::milliseconds(5));
+        poll.async_wait([&](error_code) { wait_for_requests(); });
+    };
+    wait_for_requests();
+    io.run();
+
+    BOOST_TEST_REQUIRE(summary.has_value());
+    BOOST_TEST(!summary->finished);
+    BOOST_TEST(summary->lines < 50u);
+    // Every line that was read has exactly one result; nothing was created.
+    BOOST_TEST(summary->done == summary->lines);
+    std::size_t result_lines = 0;
+    std::istringstream lines(out.str());
+    for (std::string line; std::getline(lines, line);)
+        ++result_lines;
+    BOOST_TEST(result_lines == summary->lines);
+    BOOST_TEST(summary->created == 0u);
+    BOOST_TEST(f.server.ledger().empty());
+}
+
+BOOST_AUTO_TEST_CASE(blank_lines_are_skipped_without_a_result)
+{
+    mock_fixture f;
+    const auto r = run_import_text(f, "\n" R"({"candidate_id":"c-1","body":"x"})" "\n\n  \n", 2);
+    BOOST_TEST(r.summary.lines == 4u);
+    BOOST_TEST(r.summary.blank == 3u);
+    BOOST_TEST(r.summary.created == 1u);
+    BOOST_TEST(r.summary.all_created());
+    BOOST_TEST_REQUIRE(r.results.size() == 1u);
+    BOOST_TEST(r.results[0].at("line") == 2);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

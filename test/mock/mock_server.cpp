@@ -44,7 +44,6 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -1051,7 +1050,8 @@ private:
             }
         }
 
-        // No co_await inside a loop condition: g++ 12 miscompiles that (SIGILL).
+        // No co_await in the loop condition: g++ 12 built `while (a && co_await b)` into a
+        // coroutine that died with SIGILL.
         while (!closing_)
         {
             const bool keep_going = co_await serve_one();
@@ -1439,7 +1439,8 @@ private:
 
         if constexpr (is_tls)
         {
-            auto [ec] = co_await stream_.async_shutdown(use_nothrow);
+            // Whether the peer answers our close_notify does not matter: we close either way.
+            co_await stream_.async_shutdown(use_nothrow);
         }
         else
         {

@@ -274,8 +274,10 @@ inline asio::awaitable<void> import_worker(import_run& run, asio::cancellation_s
         }
         if (is_blank(line))
         {
-            // Blank lines are not notes; they are counted and reported, never sent.
-            run.write(make_rejected_record(line_no, "blank line"));
+            // A blank line (a trailing newline too many, say) is no note: counted, not sent,
+            // and given no result line.
+            ++run.summary.blank;
+            ++run.summary.done;
             continue;
         }
         auto item = parse_import_line(line, line_no);
@@ -311,16 +313,11 @@ STACKONE_DECL boost::asio::awaitable<import_summary> run_import(client& c,
     const std::size_t workers = std::clamp<std::size_t>(opts.concurrency, 1, 10000);
     detail::import_run run(c, in, out, std::move(opts));
 
-    // The caller's cancellation stops reading and cancels the calls in flight.
+    // The caller's cancellation is noticed after each wake-up below (the timer wait is bound to
+    // this coroutine's cancellation slot, so it wakes at once). Throwing is turned off: this
+    // frame must outlive the workers, which hold references into it.
+    co_await asio::this_coro::throw_if_cancelled(false);
     auto cs = co_await asio::this_coro::cancellation_state;
-    if (cs.slot().is_connected())
-    {
-        cs.slot().assign([&run](asio::cancellation_type) {
-            run.stopping = true;
-            for (auto& s : run.call_signals)
-                s.emit(asio::cancellation_type::terminal);
-        });
-    }
 
     // Workers finish in any order; the last one wakes this coroutine early. Otherwise it wakes
     // every progress_interval to report.
@@ -338,10 +335,16 @@ STACKONE_DECL boost::asio::awaitable<import_summary> run_import(client& c,
     {
         wake.expires_after(run.opts.progress_interval);
         co_await wake.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (cs.cancelled() != asio::cancellation_type::none && !run.stopping)
+        {
+            // Stop taking lines and cancel the calls in flight; their results still arrive.
+            run.stopping = true;
+            for (auto& signal : run.call_signals)
+                signal.emit(asio::cancellation_type::terminal);
+        }
         if (running > 0)
             run.report();
     }
-    cs.slot().clear();
 
     run.summary.finished = run.input_done && !run.stopping;
     run.report();
