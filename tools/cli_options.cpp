@@ -297,6 +297,17 @@ void add_common_options(CLI::App& cmd, common_args& args)
     cmd.add_flag("--no-retry", args.no_retry, "One attempt per call (--max-attempts 1)")
         ->excludes(max_attempts)
         ->group(std::string(retry_group));
+    cmd.add_flag("--at-most-once",
+                 args.at_most_once,
+                 "Never replay a 408: the note may exist, the line becomes unknown")
+        ->group(std::string(retry_group));
+    cmd.add_option("--rate",
+                   args.rate,
+                   "Requests per minute at most; 0 = no pacing [1000 for api.stackone.com, "
+                   "else 0]")
+        ->check(CLI::Range(0.0, 1e7))
+        ->type_name("N")
+        ->group(std::string(retry_group));
     cmd.add_option("--max-retry-after",
                    args.max_retry_after,
                    "Fail, not wait, when Retry-After asks for longer; 0 = no cap [120]")
@@ -394,6 +405,19 @@ client_options make_client_options(const common_args& args, logger log)
         opts.retry.max_retry_after = std::chrono::ceil<std::chrono::seconds>(
             seconds_of("--max-retry-after", args.max_retry_after));
     }
+    opts.retry.replay_408 = !args.at_most_once;
+
+    // StackOne documents 1000 requests per minute per key: pace to it against the real API,
+    // not against a local server, unless told otherwise.
+    if (args.rate >= 0)
+    {
+        opts.requests_per_minute = args.rate;
+    }
+    else if (args.base_url.find("://api.stackone.com") != std::string::npos)
+    {
+        opts.requests_per_minute = 1000;
+    }
+
     if (args.no_retry)
     {
         opts.retry.max_attempts = 1;

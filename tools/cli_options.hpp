@@ -43,7 +43,9 @@ struct common_args
     std::string log_level = "warn";
     bool heartbeat = false;
     bool no_retry = false;
+    bool at_most_once = false;
     bool insecure = false;
+    double rate = -1; // requests per minute; -1 = not given (the default depends on the URL)
     int max_attempts = 0;
     std::size_t connections = 0;
 

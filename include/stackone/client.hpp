@@ -40,6 +40,10 @@ struct pool_stats
     std::uint64_t open = 0;               ///< connections open now
     std::uint64_t idle = 0;               ///< of which idle now
     std::uint64_t waiters = 0;            ///< callers waiting for a connection now
+    std::uint64_t retries = 0;            ///< attempts beyond the first, all calls
+    std::uint64_t rate_limit_waits = 0;   ///< first attempts held back by another call's 429
+    std::uint64_t paced_waits = 0;        ///< attempts held back by requests_per_minute
+    std::uint64_t budget_exhausted = 0;   ///< retries refused by the retry budget
 };
 
 namespace detail {

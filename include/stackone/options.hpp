@@ -80,9 +80,35 @@ struct retry_options
     /// 0 = none (the heartbeat gap and the overall deadline still apply).
     milliseconds attempt_timeout = seconds(90);
 
-    /// Source of jitter: returns a number in [0, 1). Empty = a per-client PRNG. Each delay is
-    /// between half and all of its backoff.
+    /// Replay a 408 (the default, as the official SDKs do; the result then says
+    /// `possible_duplicate`). false = at-most-once: a 408 ends the call, the note may exist.
+    bool replay_408 = true;
+
+    /// Source of jitter: returns a number in [0, 1). Empty = a per-client PRNG. A backoff
+    /// delay is between half and all of its backoff; a server's `Retry-After` gets up to half a
+    /// backoff added, so clients told the same thing do not come back at once.
     std::function<double()> random;
+};
+
+/**
+ * @brief A client-wide budget of retries, so an outage does not become a retry storm.
+ *
+ * Each retry spends `retry_cost` tokens, each success gives back `success_refund`, up to
+ * `capacity`. When a retry cannot be paid for, the call fails at once with
+ * errc::retry_budget_exhausted. With the defaults, retries can burst to 100 and then keep up
+ * with one retry per five successes.
+ */
+struct retry_budget_options
+{
+    /// Tokens when full (and at start). 0 = no budget (unbounded retries, still per call
+    /// bounded by max_attempts).
+    std::size_t capacity = 500;
+
+    /// Tokens a retry costs.
+    std::size_t retry_cost = 5;
+
+    /// Tokens a success gives back.
+    std::size_t success_refund = 1;
 };
 
 /// Explicit limits on what the server may send.
@@ -125,8 +151,13 @@ struct client_options
     /// Default overall deadline of a call, retries and waits included. 0 = none.
     milliseconds deadline = milliseconds(0);
 
+    /// Client-side pacing: attempts per minute for this client (its API key). 0 = off.
+    /// StackOne documents 1000 requests per minute per key.
+    double requests_per_minute = 0;
+
     pool_options pool;
     retry_options retry;
+    retry_budget_options retry_budget;
     tls_options tls;
     limit_options limits;
     logger log;

@@ -180,3 +180,71 @@ BOOST_AUTO_TEST_CASE(certificate_failures_are_not_retried)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(retry_shared_pressure)
+
+BOOST_AUTO_TEST_CASE(at_most_once_does_not_replay_408)
+{
+    retry_options opts;
+    opts.replay_408 = false;
+    const auto d = decide_retry(opts, 1, {make_http_error(408), true, "1", false}, 0.0, t0,
+                                no_deadline, rfc_date);
+    BOOST_TEST(!d.retry);
+    BOOST_TEST(d.final_ec == make_http_error(408));
+    // 429 is still retried: it says the request was not processed.
+    BOOST_TEST(decide_retry(opts, 1, {make_http_error(429), true, "1", false}, 0.0, t0,
+                            no_deadline, rfc_date)
+                   .retry);
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_delays_are_spread_over_half_a_backoff)
+{
+    retry_options opts; // initial backoff 1 s
+    const auto low = decide_retry(opts, 1, {make_http_error(429), true, "2", false}, 0.0, t0,
+                                  no_deadline, rfc_date);
+    const auto high = decide_retry(opts, 1, {make_http_error(429), true, "2", false}, 0.99, t0,
+                                   no_deadline, rfc_date);
+    BOOST_TEST(low.delay.count() == 2000);
+    BOOST_TEST(high.delay.count() >= 2490);
+    BOOST_TEST(high.delay.count() < 2500);
+}
+
+BOOST_AUTO_TEST_CASE(budget_refuses_retries_when_empty_and_refills_on_success)
+{
+    retry_budget budget({.capacity = 10, .retry_cost = 5, .success_refund = 1});
+    BOOST_TEST(budget.try_spend());
+    BOOST_TEST(budget.try_spend());
+    BOOST_TEST(!budget.try_spend());
+    for (int i = 0; i < 5; ++i)
+        budget.on_success();
+    BOOST_TEST(budget.try_spend());
+    BOOST_TEST(!budget.try_spend());
+    for (int i = 0; i < 100; ++i)
+        budget.on_success();
+    BOOST_TEST(budget.tokens() == 10u);
+}
+
+BOOST_AUTO_TEST_CASE(zero_capacity_budget_never_refuses)
+{
+    retry_budget budget({.capacity = 0, .retry_cost = 5, .success_refund = 1});
+    for (int i = 0; i < 1000; ++i)
+        BOOST_TEST_REQUIRE(budget.try_spend());
+}
+
+BOOST_AUTO_TEST_CASE(pacer_spaces_attempts_at_the_rate)
+{
+    pacer p(1000); // one every 60 ms
+    BOOST_TEST(p.enabled());
+    const auto a = p.reserve(t0);
+    const auto b = p.reserve(t0);
+    const auto c = p.reserve(t0);
+    BOOST_TEST((a == t0));
+    BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count() == 60);
+    BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(c - a).count() == 120);
+    // After a quiet spell no backlog is owed: the next slot is "now".
+    const auto later = t0 + 10s;
+    BOOST_TEST((p.reserve(later) == later));
+    BOOST_TEST(!pacer(0).enabled());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -71,6 +71,11 @@ inline retry_decision decide_retry(const retry_options& opts,
         is_status && std::find(opts.retry_statuses.begin(),
                                opts.retry_statuses.end(),
                                outcome.ec.value()) != opts.retry_statuses.end();
+    if (retryable_status && outcome.ec.value() == 408 && !opts.replay_408)
+    {
+        d.reason = "408 not replayed (at-most-once)";
+        return d;
+    }
     const bool retryable_transport =
         !is_status && !outcome.may_have_been_processed && failed_before_sending(outcome.ec);
     if (!retryable_status && !retryable_transport)
@@ -106,7 +111,11 @@ inline retry_decision decide_retry(const retry_options& opts,
                 d.reason = "Retry-After over max_retry_after";
                 return d;
             }
-            d.delay = std::max<milliseconds>(*server_delay, backoff / 2);
+            // Never sooner than the server said, nor than half the backoff; spread over half a
+            // backoff more so that many clients told the same do not return in one burst.
+            const milliseconds spread(static_cast<std::int64_t>(
+                static_cast<double>(backoff.count()) * 0.5 * unit));
+            d.delay = std::max<milliseconds>(*server_delay, backoff / 2) + spread;
             d.reason = "Retry-After";
         }
         else if (outcome.retry_after.empty() && outcome.headers_fixed_early)
@@ -131,6 +140,70 @@ inline retry_decision decide_retry(const retry_options& opts,
     d.retry = true;
     return d;
 }
+
+/*
+ * The client-wide retry budget (see retry_budget_options): retries draw tokens, successes
+ * refill them. Not thread-safe: used on the client's strand.
+ */
+class retry_budget
+{
+public:
+    explicit retry_budget(const retry_budget_options& opts) noexcept
+        : opts_(opts), tokens_(opts.capacity)
+    {
+    }
+
+    // Pays for one retry; false when the budget cannot.
+    bool try_spend() noexcept
+    {
+        if (opts_.capacity == 0)
+            return true;
+        if (tokens_ < opts_.retry_cost)
+            return false;
+        tokens_ -= opts_.retry_cost;
+        return true;
+    }
+
+    void on_success() noexcept
+    {
+        tokens_ = std::min(opts_.capacity, tokens_ + opts_.success_refund);
+    }
+
+    std::size_t tokens() const noexcept { return tokens_; }
+
+private:
+    retry_budget_options opts_;
+    std::size_t tokens_;
+};
+
+/*
+ * Client-side pacing: attempts are spaced 60 s / rate apart, so a bulk import stays under the
+ * documented per-key limit instead of provoking 429s. Not thread-safe: used on the strand.
+ */
+class pacer
+{
+public:
+    explicit pacer(double per_minute) noexcept
+        : interval_(per_minute > 0 ? std::chrono::nanoseconds(static_cast<std::int64_t>(
+                                         60e9 / per_minute))
+                                   : std::chrono::nanoseconds(0))
+    {
+    }
+
+    bool enabled() const noexcept { return interval_.count() > 0; }
+
+    // Reserves the next slot at or after @p earliest and returns when it starts.
+    std::chrono::steady_clock::time_point reserve(std::chrono::steady_clock::time_point earliest)
+    {
+        const auto slot = std::max(next_, earliest);
+        next_ = slot + interval_;
+        return slot;
+    }
+
+private:
+    std::chrono::nanoseconds interval_;
+    std::chrono::steady_clock::time_point next_{};
+};
 
 } // namespace stackone::detail
 

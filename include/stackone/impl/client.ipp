@@ -36,6 +36,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace stackone {
@@ -84,7 +85,9 @@ public:
           opts_(std::move(opts)),
           origin_(std::move(o)),
           tls_context_(asio::ssl::context::tls_client),
-          rng_(std::random_device{}())
+          rng_(std::random_device{}()),
+          budget_(opts_.retry_budget),
+          pacer_(opts_.requests_per_minute)
     {
         if (opts_.user_agent.empty())
             opts_.user_agent = std::string("stackone-notes-cpp/") + STACKONE_NOTES_VERSION;
@@ -166,6 +169,11 @@ private:
     };
 
     void configure_tls();
+    asio::awaitable<bool> sleep_until(call_state& st, steady_clock::time_point until);
+    steady_clock::time_point attempt_start(const call_state& st, int attempt);
+    void note_rate_limit(const call_state& st,
+                         const retry_options& retry,
+                         std::string_view retry_after);
     asio::awaitable<acquired> acquire(call_state& st, steady_clock::time_point deadline);
     asio::awaitable<acquired> connect(call_state& st, steady_clock::time_point deadline);
     void release(std::unique_ptr<connection> c, bool reusable);
@@ -195,6 +203,11 @@ private:
     std::deque<pool_waiter*> waiters_;
     std::size_t open_ = 0;
     bool shutting_down_ = false;
+
+    // Retry and rate state, shared by the client's calls; touched on the strand only.
+    retry_budget budget_;
+    pacer pacer_;
+    std::unordered_map<std::string, steady_clock::time_point> account_pauses_;
 
     // Counters are also read from other threads through client::stats().
     mutable std::mutex stats_mutex_;
@@ -627,6 +640,57 @@ inline asio::awaitable<client_impl::attempt_result> client_impl::run_attempt(
                              heartbeat_applied || msg.body().heartbeat_bytes > 0};
 }
 
+// Sleeps until @p until unless the call is cancelled first; false when cancelled.
+inline asio::awaitable<bool> client_impl::sleep_until(call_state& st,
+                                                      steady_clock::time_point until)
+{
+    asio::steady_timer timer(strand_, until);
+    st.sleeping = &timer;
+    co_await timer.async_wait(tuple_awaitable);
+    st.sleeping = nullptr;
+    co_return !st.cancelled;
+}
+
+// When the next attempt may start: after another call's 429 pause for the same account (first
+// attempts only: a retry already waits its own delay) and after the pacer's next slot.
+inline steady_clock::time_point client_impl::attempt_start(const call_state& st, int attempt)
+{
+    auto start = steady_clock::now();
+    if (attempt == 1)
+    {
+        if (auto it = account_pauses_.find(st.call.account_id);
+            it != account_pauses_.end() && it->second > start)
+        {
+            start = it->second;
+            update_stats([](pool_stats& s) { ++s.rate_limit_waits; });
+        }
+    }
+    if (pacer_.enabled())
+    {
+        const auto slot = pacer_.reserve(start);
+        if (slot > start)
+            update_stats([](pool_stats& s) { ++s.paced_waits; });
+        start = slot;
+    }
+    return start;
+}
+
+// A 429 with a readable Retry-After pauses new calls for the same account, so they do not each
+// discover the limit on their own.
+inline void client_impl::note_rate_limit(const call_state& st,
+                                         const retry_options& retry,
+                                         std::string_view retry_after)
+{
+    auto delay = parse_retry_after(retry_after, std::chrono::system_clock::now());
+    if (!delay)
+        return;
+    auto pause = std::chrono::milliseconds(*delay);
+    if (retry.max_retry_after.count() > 0)
+        pause = std::min<std::chrono::milliseconds>(pause, retry.max_retry_after);
+    auto& until = account_pauses_[st.call.account_id];
+    until = std::max(until, steady_clock::now() + pause);
+}
+
 inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> st)
 {
     auto self = shared_from_this();
@@ -638,48 +702,59 @@ inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> s
     error_code final_ec;
     for (int attempt = 1;; ++attempt)
     {
+        // Wait for the account's 429 pause and the pacer, never past the deadline.
+        const auto not_before = attempt_start(*st, attempt);
+        if (not_before >= call_deadline)
+        {
+            final_ec = errc::deadline_exceeded;
+            break;
+        }
+        if (not_before > steady_clock::now())
+        {
+            const bool woke = co_await sleep_until(*st, not_before);
+            if (!woke)
+            {
+                final_ec = errc::cancelled;
+                break;
+            }
+        }
         if (st->cancelled)
         {
             final_ec = errc::cancelled;
             break;
         }
+
         diag.attempts = attempt;
         const auto attempt_deadline = deadline_from(steady_clock::now(), retry.attempt_timeout);
         auto outcome = co_await run_attempt(*st, attempt, attempt_deadline, call_deadline);
         if (!outcome.ec)
+        {
+            budget_.on_success();
             break;
+        }
+        if (st->cancelled || outcome.ec == errc::cancelled)
+        {
+            final_ec = errc::cancelled;
+            break;
+        }
+        if (outcome.ec == make_http_error(429))
+            note_rate_limit(*st, retry, outcome.retry_after);
 
         attempt_outcome ao{outcome.ec, diag.may_have_been_processed, outcome.retry_after,
                            outcome.headers_fixed_early};
-        if (!st->cancelled && outcome.ec != errc::cancelled)
+        auto decision = decide_retry(retry, attempt, ao, random_unit(retry),
+                                     steady_clock::now(), call_deadline,
+                                     std::chrono::system_clock::now());
+        if (decision.retry && !budget_.try_spend())
         {
-            auto decision = decide_retry(retry, attempt, ao, random_unit(retry),
-                                         steady_clock::now(), call_deadline,
-                                         std::chrono::system_clock::now());
-            if (decision.retry)
-            {
-                log(log_level::info,
-                    "retrying candidate ",
-                    st->call.candidate_id,
-                    " after ",
-                    outcome.ec.message(),
-                    ": waiting ",
-                    std::to_string(decision.delay.count()),
-                    " ms (",
-                    decision.reason,
-                    ")");
-                // A replayed 408 may create the note twice: the first attempt may have run.
-                if (outcome.ec == make_http_error(408))
-                    diag.possible_duplicate = true;
-                diag.may_have_been_processed = diag.possible_duplicate;
-
-                asio::steady_timer sleep(strand_, steady_clock::now() + decision.delay);
-                st->sleeping = &sleep;
-                co_await sleep.async_wait(tuple_awaitable);
-                st->sleeping = nullptr;
-                continue;
-            }
-            log(outcome.ec == decision.final_ec ? log_level::debug : log_level::info,
+            decision.retry = false;
+            decision.final_ec = errc::retry_budget_exhausted;
+            decision.reason = "retry budget exhausted";
+            update_stats([](pool_stats& s) { ++s.budget_exhausted; });
+        }
+        if (!decision.retry)
+        {
+            log(decision.final_ec == outcome.ec ? log_level::debug : log_level::info,
                 "not retrying candidate ",
                 st->call.candidate_id,
                 " after ",
@@ -688,18 +763,37 @@ inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> s
                 decision.reason,
                 ")");
             final_ec = decision.final_ec;
+            break;
         }
-        else
+
+        log(log_level::info,
+            "retrying candidate ",
+            st->call.candidate_id,
+            " after ",
+            outcome.ec.message(),
+            ": waiting ",
+            std::to_string(decision.delay.count()),
+            " ms (",
+            decision.reason,
+            ")");
+        update_stats([](pool_stats& s) { ++s.retries; });
+        // A replayed 408 may create the note twice: the first attempt may have run.
+        if (outcome.ec == make_http_error(408))
+            diag.possible_duplicate = true;
+        diag.may_have_been_processed = diag.possible_duplicate;
+
+        const bool woke = co_await sleep_until(*st, steady_clock::now() + decision.delay);
+        if (!woke)
         {
             final_ec = errc::cancelled;
+            break;
         }
-        break;
     }
 
     // An earlier attempt that may have run still counts after a later clean failure.
     diag.may_have_been_processed = diag.may_have_been_processed || diag.possible_duplicate;
     if (!final_ec)
-        st->result.diag.may_have_been_processed = true;
+        diag.may_have_been_processed = true;
 
     auto handler = std::move(st->handler);
     auto result = std::move(st->result);
@@ -745,6 +839,7 @@ STACKONE_DECL detail::prepared_call detail::prepare_call(const client_impl& impl
         return call;
     }
 
+    call.account_id = account;
     call.heartbeat = opts.heartbeat.value_or(copts.heartbeat);
     call.deadline = opts.deadline.value_or(copts.deadline);
     call.retry = opts.retry;
