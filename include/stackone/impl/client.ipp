@@ -169,6 +169,7 @@ private:
     };
 
     void configure_tls();
+    void enable_session_resumption();
     asio::awaitable<bool> sleep_until(call_state& st, steady_clock::time_point until);
     steady_clock::time_point attempt_start(const call_state& st, int attempt);
     void note_rate_limit(const call_state& st,
@@ -196,6 +197,11 @@ private:
     origin origin_;
     std::string fixed_headers_;
     asio::ssl::context tls_context_;
+    struct session_free
+    {
+        void operator()(SSL_SESSION* s) const noexcept { SSL_SESSION_free(s); }
+    };
+    std::unique_ptr<SSL_SESSION, session_free> tls_session_; // the latest, for resumption
     std::mt19937_64 rng_;
 
     // Pool state; touched on the strand only.
@@ -225,6 +231,7 @@ inline void client_impl::configure_tls()
 
     if (opts_.tls.insecure_skip_verify)
     {
+        enable_session_resumption();
         tls_context_.set_verify_mode(asio::ssl::verify_none);
         log(log_level::warn,
             "TLS verification is OFF (insecure_skip_verify): anyone on the path can read the "
@@ -232,10 +239,29 @@ inline void client_impl::configure_tls()
         return;
     }
     tls_context_.set_verify_mode(asio::ssl::verify_peer);
+    enable_session_resumption();
     if (opts_.tls.use_system_trust)
         tls_context_.set_default_verify_paths();
     if (!opts_.tls.ca_file.empty())
         tls_context_.load_verify_file(opts_.tls.ca_file);
+}
+
+// New connections resume the latest TLS session of this client, so they skip the full
+// handshake. OpenSSL hands each new session (a TLS 1.3 ticket arrives after the handshake,
+// while a response is read) to this callback, on the strand.
+inline void client_impl::enable_session_resumption()
+{
+    // Our own ex_data slot: Asio keeps its verify callback in the context's app data.
+    static const int self_index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    SSL_CTX* ctx = tls_context_.native_handle();
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_set_ex_data(ctx, self_index, this);
+    SSL_CTX_sess_set_new_cb(ctx, [](SSL* ssl, SSL_SESSION* session) -> int {
+        auto* self =
+            static_cast<client_impl*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), self_index));
+        self->tls_session_.reset(session);
+        return 1; // the session is ours now
+    });
 }
 
 inline bool client_impl::still_usable(connection& c,
@@ -401,6 +427,8 @@ inline asio::awaitable<client_impl::acquired> client_impl::connect(
             SSL_set_tlsext_host_name(ssl, origin_.host.c_str());
         if (!opts_.tls.insecure_skip_verify)
             c->tls().set_verify_callback(asio::ssl::host_name_verification(origin_.host));
+        if (tls_session_)
+            SSL_set_session(ssl, tls_session_.get());
 
         c->tcp().expires_at(
             std::min(deadline_from(steady_clock::now(), opts_.pool.handshake_timeout), deadline));

@@ -103,6 +103,10 @@ public:
 
     void close() noexcept
     {
+        // Closing without close_notify would make OpenSSL mark the session not resumable;
+        // marking the shutdown done keeps it usable for the pool's next connections.
+        if (tls_)
+            SSL_set_shutdown(tls_->native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
         boost::system::error_code ignored;
         tcp().socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
         tcp().socket().close(ignored);

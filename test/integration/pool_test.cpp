@@ -1,0 +1,156 @@
+// The connection pool over real sockets: FIFO waiters, cancelling a waiter, retirement after
+// `Connection: close` and after max_lifetime, TLS session resumption, idle closes by the
+// server.
+#include "fixture.hpp"
+
+#include <stackone/client.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+using namespace stackone;
+using namespace stackone::test;
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* const pool_scenario = R"({"rules": [
+    {"candidate_id": "^slow-", "steps": [{"status": 201, "delay_ms": 200, "times": 0}]},
+    {"candidate_id": "^bye-", "steps": [{"status": 201, "headers": {"Connection": "close"},
+                                        "times": 0}]}
+]})";
+
+error_code create_one(asio::io_context& io, client& c, const std::string& id)
+{
+    error_code out = make_error_code(errc::internal_error);
+    c.async_create_candidate_note(id, note::from_text("x"), {},
+                                  [&](error_code ec, create_result) { out = ec; });
+    io.run();
+    io.restart();
+    return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(pool)
+
+BOOST_AUTO_TEST_CASE(waiters_are_served_in_fifo_order)
+{
+    mock_fixture f(mock_setup{.scenario = pool_scenario});
+    asio::io_context io;
+    auto opts = f.client_opts();
+    opts.pool.max_connections = 1;
+    client c(io, opts);
+
+    std::vector<int> order;
+    for (int i = 0; i < 5; ++i)
+    {
+        c.async_create_candidate_note("slow-" + std::to_string(i), note::from_text("x"), {},
+                                      [&, i](error_code ec, create_result) {
+                                          BOOST_TEST(!ec);
+                                          order.push_back(i);
+                                      });
+    }
+    io.run();
+    BOOST_TEST(order == (std::vector<int>{0, 1, 2, 3, 4}), boost::test_tools::per_element());
+    BOOST_TEST(f.server.get_stats().connections_accepted == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_cancelled_waiter_leaves_the_line_and_sends_nothing)
+{
+    mock_fixture f(mock_setup{.scenario = pool_scenario});
+    asio::io_context io;
+    auto opts = f.client_opts();
+    opts.pool.max_connections = 1;
+    client c(io, opts);
+
+    error_code first, waiter, third;
+    create_result waiter_result;
+    asio::cancellation_signal cancel_waiter;
+    c.async_create_candidate_note("slow-a", note::from_text("x"), {},
+                                  [&](error_code ec, create_result) { first = ec; });
+    c.async_create_candidate_note(
+        "slow-b", note::from_text("x"), {},
+        asio::bind_cancellation_slot(cancel_waiter.slot(), [&](error_code ec, create_result r) {
+            waiter = ec;
+            waiter_result = std::move(r);
+        }));
+    c.async_create_candidate_note("slow-c", note::from_text("x"), {},
+                                  [&](error_code ec, create_result) { third = ec; });
+
+    // Cancel the second call while it waits for the pool's only connection.
+    asio::steady_timer poll(io);
+    std::function<void()> cancel_when_waiting = [&] {
+        if (c.stats().waiters < 2)
+        {
+            poll.expires_after(1ms);
+            poll.async_wait([&](error_code) { cancel_when_waiting(); });
+            return;
+        }
+        cancel_waiter.emit(asio::cancellation_type::terminal);
+    };
+    cancel_when_waiting();
+    io.run();
+
+    BOOST_TEST(!first);
+    BOOST_TEST(waiter == make_error_code(errc::cancelled));
+    BOOST_TEST(!waiter_result.diag.may_have_been_processed);
+    BOOST_TEST(!third);
+    BOOST_TEST(f.server.get_stats().requests == 2u);
+    BOOST_TEST(c.stats().waiters == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(connection_close_retires_the_connection)
+{
+    mock_fixture f(mock_setup{.scenario = pool_scenario});
+    asio::io_context io;
+    client c(io, f.client_opts());
+    BOOST_TEST(!create_one(io, c, "bye-1"));
+    BOOST_TEST(!create_one(io, c, "bye-2"));
+    BOOST_TEST(f.server.get_stats().connections_accepted == 2u);
+    BOOST_TEST(c.stats().retired_not_reusable == 2u);
+    BOOST_TEST(c.stats().connections_reused == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(old_connections_are_retired_by_lifetime)
+{
+    mock_fixture f;
+    asio::io_context io;
+    auto opts = f.client_opts();
+    opts.pool.max_lifetime = 50ms;
+    client c(io, opts);
+    BOOST_TEST(!create_one(io, c, "c-1"));
+    // Let the connection grow older than its lifetime.
+    asio::steady_timer age(io, 100ms);
+    age.wait();
+    BOOST_TEST(!create_one(io, c, "c-2"));
+    BOOST_TEST(c.stats().retired_lifetime == 1u);
+    BOOST_TEST(c.stats().connections_opened == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(second_tls_connection_resumes_the_session)
+{
+    mock_fixture f(mock_setup{.tls = true});
+    asio::io_context io;
+    auto opts = f.client_opts();
+    opts.pool.max_lifetime = 1ms; // every call on a new connection
+    client c(io, opts);
+    BOOST_TEST(!create_one(io, c, "c-1"));
+    asio::steady_timer age(io, 5ms);
+    age.wait();
+    BOOST_TEST(!create_one(io, c, "c-2"));
+    BOOST_TEST(c.stats().connections_opened == 2u);
+    BOOST_TEST(c.stats().full_handshakes == 1u);
+    BOOST_TEST(c.stats().resumed_handshakes == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
