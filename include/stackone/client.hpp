@@ -18,6 +18,7 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/execution_context.hpp>
 
+#include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <memory>
@@ -29,21 +30,21 @@ namespace stackone {
 /// Counters of a client's connection pool (monotonic unless said otherwise).
 struct pool_stats
 {
-    std::uint64_t connections_opened = 0; ///< TCP connections established
-    std::uint64_t connections_reused = 0; ///< requests sent on an already used connection
-    std::uint64_t retired_closed_by_peer = 0;  ///< found closed by the peer while idle
-    std::uint64_t retired_idle = 0;       ///< idle longer than pool_options::idle_timeout
-    std::uint64_t retired_lifetime = 0;   ///< older than pool_options::max_lifetime
-    std::uint64_t retired_not_reusable = 0; ///< `Connection: close`, errors, incomplete responses
-    std::uint64_t full_handshakes = 0;    ///< TLS handshakes without session resumption
-    std::uint64_t resumed_handshakes = 0; ///< TLS handshakes that resumed a session
-    std::uint64_t open = 0;               ///< connections open now
-    std::uint64_t idle = 0;               ///< of which idle now
-    std::uint64_t waiters = 0;            ///< callers waiting for a connection now
-    std::uint64_t retries = 0;            ///< attempts beyond the first, all calls
-    std::uint64_t rate_limit_waits = 0;   ///< first attempts held back by another call's 429
-    std::uint64_t paced_waits = 0;        ///< attempts held back by requests_per_minute
-    std::uint64_t budget_exhausted = 0;   ///< retries refused by the retry budget
+    std::uint64_t connections_opened = 0;     ///< TCP connections established
+    std::uint64_t connections_reused = 0;     ///< requests sent on an already used connection
+    std::uint64_t retired_closed_by_peer = 0; ///< found closed by the peer while idle
+    std::uint64_t retired_idle = 0;           ///< idle longer than pool_options::idle_timeout
+    std::uint64_t retired_lifetime = 0;       ///< older than pool_options::max_lifetime
+    std::uint64_t retired_not_reusable = 0;   ///< `Connection: close`, errors, incomplete responses
+    std::uint64_t full_handshakes = 0;        ///< TLS handshakes without session resumption
+    std::uint64_t resumed_handshakes = 0;     ///< TLS handshakes that resumed a session
+    std::uint64_t open = 0;                   ///< connections open now
+    std::uint64_t idle = 0;                   ///< of which idle now
+    std::uint64_t waiters = 0;                ///< callers waiting for a connection now
+    std::uint64_t retries = 0;                ///< attempts beyond the first, all calls
+    std::uint64_t rate_limit_waits = 0;       ///< first attempts held back by another call's 429
+    std::uint64_t paced_waits = 0;            ///< attempts held back by requests_per_minute
+    std::uint64_t budget_exhausted = 0;       ///< retries refused by the retry budget
 };
 
 namespace detail {
@@ -54,9 +55,14 @@ STACKONE_DECL prepared_call prepare_call(const client_impl& impl,
                                          const note& n,
                                          const call_options& opts);
 
-STACKONE_DECL void start_call(std::shared_ptr<client_impl> impl,
-                              prepared_call call,
-                              create_handler handler);
+STACKONE_DECL void
+start_call(std::shared_ptr<client_impl> impl, prepared_call call, create_handler handler);
+
+using shutdown_handler = boost::asio::any_completion_handler<void(error_code)>;
+
+STACKONE_DECL void start_shutdown(std::shared_ptr<client_impl> impl,
+                                  std::chrono::milliseconds grace,
+                                  shutdown_handler handler);
 } // namespace detail
 
 /**
@@ -90,11 +96,10 @@ public:
 
     /// Builds a client on the executor of @p ctx (an io_context, for instance).
     template <class ExecutionContext>
-        requires std::convertible_to<ExecutionContext&, boost::asio::execution_context&>
+    requires std::convertible_to<ExecutionContext&, boost::asio::execution_context&>
     client(ExecutionContext& ctx, client_options opts)
         : client(executor_type(ctx.get_executor()), std::move(opts))
-    {
-    }
+    {}
 
     client(client&&) noexcept = default;
     client& operator=(client&&) noexcept = default;
@@ -147,16 +152,39 @@ public:
      * @par Per-operation cancellation
      * As async_create_candidate_note, through the awaiting coroutine's cancellation state.
      */
-    STACKONE_DECL boost::asio::awaitable<create_result> create_candidate_note(
-        std::string candidate_id,
-        note n,
-        call_options opts);
+    STACKONE_DECL boost::asio::awaitable<create_result>
+    create_candidate_note(std::string candidate_id, note n, call_options opts);
 
     /// As above with default call options. (A separate overload, not a default argument:
     /// g++ 12 destroys a coroutine's defaulted by-value argument twice.)
     boost::asio::awaitable<create_result> create_candidate_note(std::string candidate_id, note n)
     {
         return create_candidate_note(std::move(candidate_id), std::move(n), call_options{});
+    }
+
+    /**
+     * @brief Shuts the client down gracefully.
+     *
+     * New calls fail with errc::shutting_down at once. Idle TLS connections send close_notify
+     * and all idle connections are closed. Calls in flight may finish for @p grace; then they
+     * are cancelled (ending with errc::cancelled, and `may_have_been_processed` set when their
+     * request was written). Completes with `void(error_code)` when no call is left.
+     *
+     * @param token Any Asio completion token; default `deferred`.
+     */
+    template <class CompletionToken = boost::asio::deferred_t>
+    auto async_shutdown(std::chrono::milliseconds grace,
+                        CompletionToken&& token = CompletionToken())
+    {
+        return boost::asio::async_initiate<CompletionToken, void(error_code)>(
+            [](auto handler,
+               std::shared_ptr<detail::client_impl> impl,
+               std::chrono::milliseconds g) {
+                detail::start_shutdown(std::move(impl), g, std::move(handler));
+            },
+            token,
+            impl_,
+            grace);
     }
 
     /// A snapshot of the pool counters.

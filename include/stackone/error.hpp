@@ -36,11 +36,11 @@ enum class errc
     invalid_base_url,         ///< not an absolute http:// or https:// URL without query/fragment
 
     // Transport: before any request byte was written.
-    resolve_failed,         ///< the host name did not resolve
-    connect_failed,         ///< every resolved address refused or was unreachable
-    connect_timeout,        ///< TCP connect did not finish in time
-    tls_handshake_failed,   ///< TLS handshake failed (certificate, host name, protocol)
-    tls_handshake_timeout,  ///< TLS handshake did not finish in time
+    resolve_failed,        ///< the host name did not resolve
+    connect_failed,        ///< every resolved address refused or was unreachable
+    connect_timeout,       ///< TCP connect did not finish in time
+    tls_handshake_failed,  ///< TLS handshake failed (certificate, host name, protocol)
+    tls_handshake_timeout, ///< TLS handshake did not finish in time
 
     // Transport: after request bytes may have been written.
     connection_closed, ///< the peer closed or reset the connection before a full response
@@ -49,13 +49,13 @@ enum class errc
     deadline_exceeded, ///< the overall deadline of the call passed
 
     // The response could not be used.
-    malformed_response, ///< not HTTP, or a success body that is not the documented JSON
-    empty_body,         ///< the body held nothing but whitespace (heartbeats)
-    header_too_large,   ///< the response head exceeded limits::header_bytes
-    body_too_large,     ///< the JSON body exceeded limits::body_bytes
-    too_many_heartbeats,      ///< more heartbeat bytes than limits::heartbeat_bytes
-    heartbeat_time_exceeded,  ///< heartbeats went on longer than limits::heartbeat_time
-    truncated,          ///< the body ended early (close mid-body, TLS EOF without close_notify)
+    malformed_response,      ///< not HTTP, or a success body that is not the documented JSON
+    empty_body,              ///< the body held nothing but whitespace (heartbeats)
+    header_too_large,        ///< the response head exceeded limits::header_bytes
+    body_too_large,          ///< the JSON body exceeded limits::body_bytes
+    too_many_heartbeats,     ///< more heartbeat bytes than limits::heartbeat_bytes
+    heartbeat_time_exceeded, ///< heartbeats went on longer than limits::heartbeat_time
+    truncated, ///< the body ended early (close mid-body, TLS EOF without close_notify)
 
     // Retry outcomes.
     retry_after_too_long,   ///< the server asked to wait longer than max_retry_after
@@ -144,8 +144,7 @@ class error : public boost::system::system_error
 public:
     error(error_code ec, diagnostics diag)
         : boost::system::system_error(ec, describe(ec, diag)), diag_(std::move(diag))
-    {
-    }
+    {}
 
     /// Diagnostics of the failed call.
     const diagnostics& diag() const noexcept { return diag_; }
@@ -161,8 +160,7 @@ private:
 namespace boost::system {
 template <>
 struct is_error_code_enum<stackone::errc> : std::true_type
-{
-};
+{};
 } // namespace boost::system
 
 #ifdef STACKONE_HEADER_ONLY

@@ -48,12 +48,10 @@ public:
 
     /// Constructs a field holding a value.
     template <class U = T>
-        requires std::constructible_from<T, U&&> &&
-                 (!std::same_as<std::remove_cvref_t<U>, field>) &&
-                 (!std::same_as<std::remove_cvref_t<U>, null_t>)
-    constexpr field(U&& value) : value_(std::forward<U>(value))
-    {
-    }
+    requires std::constructible_from<T, U&&> &&(!std::same_as<std::remove_cvref_t<U>, field>)&&(
+        !std::same_as<std::remove_cvref_t<U>, null_t>)constexpr field(U&& value)
+        : value_(std::forward<U>(value))
+    {}
 
     /// True when the member is to be omitted.
     constexpr bool is_absent() const noexcept { return !is_null_ && !value_; }

@@ -25,10 +25,10 @@ namespace stackone {
 /// One input line of an import: which candidate, which account, and the note.
 struct import_item
 {
-    std::size_t line = 0;       ///< 1-based line number in the input
-    std::string candidate_id;   ///< required, non-empty
-    std::string account_id;     ///< empty = the import's default account
-    boost::json::value key;     ///< the caller's own reference, echoed in the result (or null)
+    std::size_t line = 0;     ///< 1-based line number in the input
+    std::string candidate_id; ///< required, non-empty
+    std::string account_id;   ///< empty = the import's default account
+    boost::json::value key;   ///< the caller's own reference, echoed in the result (or null)
     note body;
 };
 
@@ -39,9 +39,8 @@ struct import_item
  * and the shorthands `"body": "text"` and `"visibility": "public"`. Never throws: a bad line
  * gives a decode_error whose text names the member at fault.
  */
-STACKONE_DECL boost::system::result<import_item, decode_error> parse_import_line(
-    std::string_view line,
-    std::size_t line_no) noexcept;
+STACKONE_DECL boost::system::result<import_item, decode_error>
+parse_import_line(std::string_view line, std::size_t line_no) noexcept;
 
 /// The fate of one input line.
 enum class import_outcome
@@ -62,9 +61,9 @@ struct import_record
     boost::json::value key;
     std::string candidate_id;
     import_outcome outcome = import_outcome::failed;
-    int status = 0;                  ///< HTTP status that decided, 0 when none
-    field<std::string> id;           ///< created note's id
-    field<std::string> remote_id;    ///< created note's provider id
+    int status = 0;               ///< HTTP status that decided, 0 when none
+    field<std::string> id;        ///< created note's id
+    field<std::string> remote_id; ///< created note's provider id
     int attempts = 0;
     bool possible_duplicate = false; ///< an earlier attempt may have created it too
     std::string error;               ///< error code message and server message, when not created
@@ -84,17 +83,17 @@ STACKONE_DECL std::string to_json_line(const import_record& r);
 /// Counters of an import, as reported to progress callbacks and at the end.
 struct import_summary
 {
-    std::size_t lines = 0;    ///< input lines read so far
-    std::size_t done = 0;     ///< lines dealt with (a result written, or blank)
+    std::size_t lines = 0; ///< input lines read so far
+    std::size_t done = 0;  ///< lines dealt with (a result written, or blank)
     std::size_t created = 0;
     std::size_t failed = 0;
     std::size_t rejected = 0;
     std::size_t unknown = 0;
-    std::size_t blank = 0;    ///< blank lines: skipped, no result line
-    std::size_t retries = 0;  ///< attempts beyond the first, summed
+    std::size_t blank = 0;   ///< blank lines: skipped, no result line
+    std::size_t retries = 0; ///< attempts beyond the first, summed
     std::size_t in_flight = 0;
     std::chrono::steady_clock::duration elapsed{};
-    bool finished = false;    ///< the input was read to its end and every call completed
+    bool finished = false; ///< the input was read to its end and every call completed
 
     /// True when every line was created.
     bool all_created() const noexcept { return finished && created + blank == lines; }
@@ -133,10 +132,8 @@ struct import_options
  * Terminal cancellation of the awaiting coroutine stops reading input and cancels the calls in
  * flight; their lines get `unknown` or `failed` results, and `finished` is false.
  */
-STACKONE_DECL boost::asio::awaitable<import_summary> run_import(client& c,
-                                                               std::istream& in,
-                                                               std::ostream& out,
-                                                               import_options opts);
+STACKONE_DECL boost::asio::awaitable<import_summary>
+run_import(client& c, std::istream& in, std::ostream& out, import_options opts);
 
 } // namespace stackone
 

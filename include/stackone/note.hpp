@@ -141,9 +141,8 @@ STACKONE_DECL boost::json::value to_json(const note& n);
  * accepted too: `"body": "text"` for a one-item `content`, and `"visibility": "public"` for
  * `{"value": "public"}`.
  */
-STACKONE_DECL boost::system::result<note, decode_error> note_from_json(
-    const boost::json::object& obj,
-    bool allow_shorthands = false);
+STACKONE_DECL boost::system::result<note, decode_error>
+note_from_json(const boost::json::object& obj, bool allow_shorthands = false);
 
 } // namespace stackone
 

@@ -123,9 +123,8 @@ constexpr bool parse_rfc850_date(std::string_view s, civil_time& t) noexcept
     int ignored = 0;
     return c.one_of(long_day_names, ignored) && c.literal(", ") && c.number(2, 2, t.day) &&
            c.literal("-") && c.one_of(month_names, t.month) && c.literal("-") &&
-           c.number(2, 2, t.year) && c.literal(" ") &&
-           c.time_of_day(t.hour, t.minute, t.second) && c.literal(" GMT") && c.done() &&
-           (++t.month, true);
+           c.number(2, 2, t.year) && c.literal(" ") && c.time_of_day(t.hour, t.minute, t.second) &&
+           c.literal(" GMT") && c.done() && (++t.month, true);
 }
 
 // asctime-date: "Sun Nov  6 08:49:37 1994" (the day is space-padded).
@@ -157,12 +156,11 @@ inline constexpr std::chrono::seconds max_retry_after_value{INT32_MAX};
  * @returns the delay, or `errc::invalid_argument` for an empty, negative, fractional,
  * overflowing or otherwise unreadable value (the caller then falls back to its backoff).
  */
-inline boost::system::result<std::chrono::seconds> parse_retry_after(
-    std::string_view value,
-    std::chrono::system_clock::time_point now) noexcept
+inline boost::system::result<std::chrono::seconds>
+parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) noexcept
 {
-    const auto invalid = boost::system::errc::make_error_code(
-        boost::system::errc::invalid_argument);
+    const auto invalid =
+        boost::system::errc::make_error_code(boost::system::errc::invalid_argument);
 
     // Optional whitespace around a header value is not part of it.
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))

@@ -32,8 +32,8 @@ const char* const pool_scenario = R"({"rules": [
 error_code create_one(asio::io_context& io, client& c, const std::string& id)
 {
     error_code out = make_error_code(errc::internal_error);
-    c.async_create_candidate_note(id, note::from_text("x"), {},
-                                  [&](error_code ec, create_result) { out = ec; });
+    c.async_create_candidate_note(
+        id, note::from_text("x"), {}, [&](error_code ec, create_result) { out = ec; });
     io.run();
     io.restart();
     return out;
@@ -54,7 +54,9 @@ BOOST_AUTO_TEST_CASE(waiters_are_served_in_fifo_order)
     std::vector<int> order;
     for (int i = 0; i < 5; ++i)
     {
-        c.async_create_candidate_note("slow-" + std::to_string(i), note::from_text("x"), {},
+        c.async_create_candidate_note("slow-" + std::to_string(i),
+                                      note::from_text("x"),
+                                      {},
                                       [&, i](error_code ec, create_result) {
                                           BOOST_TEST(!ec);
                                           order.push_back(i);
@@ -76,16 +78,18 @@ BOOST_AUTO_TEST_CASE(a_cancelled_waiter_leaves_the_line_and_sends_nothing)
     error_code first, waiter, third;
     create_result waiter_result;
     asio::cancellation_signal cancel_waiter;
-    c.async_create_candidate_note("slow-a", note::from_text("x"), {},
-                                  [&](error_code ec, create_result) { first = ec; });
     c.async_create_candidate_note(
-        "slow-b", note::from_text("x"), {},
+        "slow-a", note::from_text("x"), {}, [&](error_code ec, create_result) { first = ec; });
+    c.async_create_candidate_note(
+        "slow-b",
+        note::from_text("x"),
+        {},
         asio::bind_cancellation_slot(cancel_waiter.slot(), [&](error_code ec, create_result r) {
             waiter = ec;
             waiter_result = std::move(r);
         }));
-    c.async_create_candidate_note("slow-c", note::from_text("x"), {},
-                                  [&](error_code ec, create_result) { third = ec; });
+    c.async_create_candidate_note(
+        "slow-c", note::from_text("x"), {}, [&](error_code ec, create_result) { third = ec; });
 
     // Cancel the second call while it waits for the pool's only connection.
     asio::steady_timer poll(io);
@@ -151,6 +155,69 @@ BOOST_AUTO_TEST_CASE(second_tls_connection_resumes_the_session)
     BOOST_TEST(c.stats().connections_opened == 2u);
     BOOST_TEST(c.stats().full_handshakes == 1u);
     BOOST_TEST(c.stats().resumed_handshakes == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(graceful_shutdown)
+
+BOOST_DATA_TEST_CASE(shutdown_lets_calls_finish_within_grace,
+                     boost::unit_test::data::make({false, true}),
+                     tls)
+{
+    mock_fixture f(mock_setup{.tls = tls, .scenario = pool_scenario});
+    asio::io_context io;
+    client c(io, f.client_opts());
+    BOOST_TEST(!create_one(io, c, "c-1")); // leaves an idle connection
+
+    error_code in_flight = make_error_code(errc::internal_error);
+    c.async_create_candidate_note(
+        "slow-1", note::from_text("x"), {}, [&](error_code ec, create_result) { in_flight = ec; });
+    error_code shut = make_error_code(errc::internal_error);
+    c.async_shutdown(std::chrono::seconds(5), [&](error_code ec) { shut = ec; });
+    error_code after = {};
+    c.async_create_candidate_note(
+        "c-2", note::from_text("x"), {}, [&](error_code ec, create_result) { after = ec; });
+    io.run();
+    BOOST_TEST(!in_flight);
+    BOOST_TEST(!shut);
+    BOOST_TEST(after == make_error_code(errc::shutting_down));
+    BOOST_TEST(c.stats().open == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(shutdown_cancels_calls_still_running_after_grace)
+{
+    mock_fixture f(mock_setup{.scenario = R"({"rules": [
+        {"candidate_id": "^stuck-", "steps": [{"status": 201, "delay_ms": 30000}]}]})"});
+    asio::io_context io;
+    client c(io, f.client_opts());
+    error_code in_flight;
+    create_result res;
+    c.async_create_candidate_note(
+        "stuck-1", note::from_text("x"), {}, [&](error_code ec, create_result r) {
+            in_flight = ec;
+            res = std::move(r);
+        });
+    // Shut down once the request is with the server.
+    asio::steady_timer poll(io);
+    error_code shut = make_error_code(errc::internal_error);
+    std::function<void()> shut_when_sent = [&] {
+        if (f.server.get_stats().requests < 1)
+        {
+            poll.expires_after(std::chrono::milliseconds(2));
+            poll.async_wait([&](error_code) { shut_when_sent(); });
+            return;
+        }
+        c.async_shutdown(std::chrono::milliseconds(50), [&](error_code ec) { shut = ec; });
+    };
+    shut_when_sent();
+    const auto started = std::chrono::steady_clock::now();
+    io.run();
+    BOOST_TEST(!shut);
+    BOOST_TEST(in_flight == make_error_code(errc::cancelled));
+    BOOST_TEST(res.diag.may_have_been_processed);
+    // Cancelled after the grace, not after the server's 30 s.
+    BOOST_TEST((std::chrono::steady_clock::now() - started < std::chrono::seconds(10)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

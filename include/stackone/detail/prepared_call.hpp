@@ -23,9 +23,9 @@ struct prepared_call
     error_code ec;
     std::string detail;
 
-    std::string request;        // the whole HTTP/1.1 request: head and body
-    std::string candidate_id;   // decoded, for logs and diagnostics
-    std::string account_id;     // the linked account: 429 pauses are shared per account
+    std::string request;      // the whole HTTP/1.1 request: head and body
+    std::string candidate_id; // decoded, for logs and diagnostics
+    std::string account_id;   // the linked account: 429 pauses are shared per account
     bool heartbeat = false;
     std::chrono::milliseconds deadline{0};
     std::optional<retry_options> retry;

@@ -21,11 +21,11 @@ namespace stackone::detail {
 struct origin
 {
     bool tls = true;
-    std::string host;         // without brackets for IPv6 literals
+    std::string host; // without brackets for IPv6 literals
     std::uint16_t port = 443;
-    std::string host_header;  // "host" or "host:port" (port only when not the default)
-    std::string path_prefix;  // "" or "/prefix" (no trailing slash)
-    bool host_is_ip = false;  // IP literals get no SNI and are verified as IP addresses
+    std::string host_header; // "host" or "host:port" (port only when not the default)
+    std::string path_prefix; // "" or "/prefix" (no trailing slash)
+    bool host_is_ip = false; // IP literals get no SNI and are verified as IP addresses
 };
 
 // Parses the base URL. Accepts http:// and https:// with host, optional port and path; refuses
@@ -53,7 +53,9 @@ inline boost::system::result<origin> parse_base_url(std::string_view text) noexc
     {
         switch (u.host_type())
         {
-        case boost::urls::host_type::name: o.host = u.encoded_host().decode(); break;
+        case boost::urls::host_type::name:
+            o.host = u.encoded_host().decode();
+            break;
         case boost::urls::host_type::ipv4:
             o.host = std::string(u.encoded_host());
             o.host_is_ip = true;
@@ -62,7 +64,8 @@ inline boost::system::result<origin> parse_base_url(std::string_view text) noexc
             o.host = std::string(u.encoded_host_address());
             o.host_is_ip = true;
             break;
-        default: return make_error_code(errc::invalid_base_url);
+        default:
+            return make_error_code(errc::invalid_base_url);
         }
     }
     catch (...)
@@ -96,8 +99,8 @@ inline boost::system::result<origin> parse_base_url(std::string_view text) noexc
 // True for RFC 3986 "unreserved" characters, the only ones left as they are in a segment.
 constexpr bool is_unreserved(unsigned char c) noexcept
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 // Percent-encodes one path segment: everything but unreserved characters, so `/`, `?`, `#`,
@@ -184,9 +187,8 @@ inline std::string basic_auth_value(std::string_view api_key)
 
 // The headers shared by every request of a client, rendered once: `Host`, `Authorization`,
 // `User-Agent`, `Content-Type`, `Accept`, each ending in CRLF.
-inline std::string render_fixed_headers(const origin& o,
-                                        std::string_view api_key,
-                                        std::string_view user_agent)
+inline std::string
+render_fixed_headers(const origin& o, std::string_view api_key, std::string_view user_agent)
 {
     std::string out;
     out.append("Host: ").append(o.host_header).append("\r\n");

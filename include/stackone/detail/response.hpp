@@ -37,11 +37,11 @@ struct json_body
 {
     struct value_type
     {
-        std::string json;                     // from the first non-whitespace byte on
-        std::size_t heartbeat_bytes = 0;      // whitespace before it
+        std::string json;                // from the first non-whitespace byte on
+        std::size_t heartbeat_bytes = 0; // whitespace before it
         std::size_t json_limit = 1024 * 1024;
         std::size_t heartbeat_limit = 64 * 1024;
-        std::chrono::milliseconds heartbeat_time_limit{0};    // 0 = unbounded
+        std::chrono::milliseconds heartbeat_time_limit{0}; // 0 = unbounded
         std::chrono::steady_clock::time_point first_heartbeat{};
     };
 
@@ -50,8 +50,7 @@ struct json_body
     public:
         template <bool IsRequest, class Fields>
         reader(boost::beast::http::header<IsRequest, Fields>&, value_type& body) : body_(body)
-        {
-        }
+        {}
 
         void init(const boost::optional<std::uint64_t>&, error_code& ec) { ec = {}; }
 
@@ -122,8 +121,8 @@ struct json_body
 struct response_view
 {
     int status_line = 0;
-    bool preference_applied = false;   // `Preference-Applied: heartbeat`
-    std::string_view json;             // body without leading heartbeat whitespace
+    bool preference_applied = false; // `Preference-Applied: heartbeat`
+    std::string_view json;           // body without leading heartbeat whitespace
     std::size_t heartbeat_bytes = 0;
 };
 
@@ -199,7 +198,8 @@ inline error_code classify_response(const response_view& r, create_result& out)
     if (parse_ec || !body.is_object())
     {
         diag.body_excerpt = body_excerpt(r.json);
-        diag.detail = parse_ec ? "body is not JSON: " + parse_ec.message() : "body is not an object";
+        diag.detail =
+            parse_ec ? "body is not JSON: " + parse_ec.message() : "body is not an object";
         if (status_line_ok)
             return errc::malformed_response;
         return make_http_error(r.status_line);

@@ -19,9 +19,9 @@ namespace stackone::detail {
 // What one attempt ended with, as far as the retry decision cares.
 struct attempt_outcome
 {
-    error_code ec;                  // errc, HTTP status or success
+    error_code ec; // errc, HTTP status or success
     bool may_have_been_processed = false;
-    std::string_view retry_after;   // header value as received; empty when absent
+    std::string_view retry_after;     // header value as received; empty when absent
     bool headers_fixed_early = false; // heartbeat response: Retry-After could not be sent
 };
 
@@ -29,8 +29,8 @@ struct retry_decision
 {
     bool retry = false;
     std::chrono::milliseconds delay{0};
-    error_code final_ec;   // when not retrying: the error the call ends with
-    std::string reason;    // for the log: why this decision
+    error_code final_ec; // when not retrying: the error the call ends with
+    std::string reason;  // for the log: why this decision
 };
 
 // True for the transport failures that happen before any request byte is written.
@@ -68,9 +68,9 @@ inline retry_decision decide_retry(const retry_options& opts,
 
     const bool is_status = is_http_error(outcome.ec);
     const bool retryable_status =
-        is_status && std::find(opts.retry_statuses.begin(),
-                               opts.retry_statuses.end(),
-                               outcome.ec.value()) != opts.retry_statuses.end();
+        is_status &&
+        std::find(opts.retry_statuses.begin(), opts.retry_statuses.end(), outcome.ec.value()) !=
+            opts.retry_statuses.end();
     if (retryable_status && outcome.ec.value() == 408 && !opts.replay_408)
     {
         d.reason = "408 not replayed (at-most-once)";
@@ -113,8 +113,8 @@ inline retry_decision decide_retry(const retry_options& opts,
             }
             // Never sooner than the server said, nor than half the backoff; spread over half a
             // backoff more so that many clients told the same do not return in one burst.
-            const milliseconds spread(static_cast<std::int64_t>(
-                static_cast<double>(backoff.count()) * 0.5 * unit));
+            const milliseconds spread(
+                static_cast<std::int64_t>(static_cast<double>(backoff.count()) * 0.5 * unit));
             d.delay = std::max<milliseconds>(*server_delay, backoff / 2) + spread;
             d.reason = "Retry-After";
         }
@@ -150,8 +150,7 @@ class retry_budget
 public:
     explicit retry_budget(const retry_budget_options& opts) noexcept
         : opts_(opts), tokens_(opts.capacity)
-    {
-    }
+    {}
 
     // Pays for one retry; false when the budget cannot.
     bool try_spend() noexcept
@@ -184,11 +183,10 @@ class pacer
 {
 public:
     explicit pacer(double per_minute) noexcept
-        : interval_(per_minute > 0 ? std::chrono::nanoseconds(static_cast<std::int64_t>(
-                                         60e9 / per_minute))
-                                   : std::chrono::nanoseconds(0))
-    {
-    }
+        : interval_(per_minute > 0
+                        ? std::chrono::nanoseconds(static_cast<std::int64_t>(60e9 / per_minute))
+                        : std::chrono::nanoseconds(0))
+    {}
 
     bool enabled() const noexcept { return interval_.count() > 0; }
 

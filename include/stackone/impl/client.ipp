@@ -15,6 +15,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -37,6 +38,7 @@
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace stackone {
@@ -64,7 +66,7 @@ struct call_state
     create_result result;
 
     bool cancelled = false;
-    connection* active = nullptr;        // the connection an attempt is using
+    connection* active = nullptr;           // the connection an attempt is using
     asio::steady_timer* sleeping = nullptr; // a backoff or pool wait in progress
 };
 
@@ -72,21 +74,17 @@ struct call_state
 struct pool_waiter
 {
     asio::steady_timer timer;
-    std::unique_ptr<connection> handed;  // an idle connection passed on by release()
-    bool slot_reserved = false;          // a freed slot passed on by release()
+    std::unique_ptr<connection> handed; // an idle connection passed on by release()
+    bool slot_reserved = false;         // a freed slot passed on by release()
 };
 
 class client_impl : public std::enable_shared_from_this<client_impl>
 {
 public:
     client_impl(asio::any_io_executor ex, client_options opts, origin o)
-        : executor_(ex),
-          strand_(asio::make_strand(ex)),
-          opts_(std::move(opts)),
-          origin_(std::move(o)),
-          tls_context_(asio::ssl::context::tls_client),
-          rng_(std::random_device{}()),
-          budget_(opts_.retry_budget),
+        : executor_(ex), strand_(asio::make_strand(ex)), opts_(std::move(opts)),
+          origin_(std::move(o)), tls_context_(asio::ssl::context::tls_client),
+          rng_(std::random_device{}()), budget_(opts_.retry_budget),
           pacer_(opts_.requests_per_minute)
     {
         if (opts_.user_agent.empty())
@@ -139,6 +137,62 @@ public:
             st.sleeping->cancel();
     }
 
+    // Graceful shutdown: close_notify on idle TLS streams, then wait for the calls in flight
+    // for @p grace, then cancel what is left and wait for it to end.
+    asio::awaitable<void> shutdown(std::chrono::milliseconds grace)
+    {
+        auto self = shared_from_this();
+        shutting_down_ = true;
+
+        std::vector<std::unique_ptr<connection>> idle;
+        idle.swap(idle_);
+        open_ -= idle.size();
+        update_stats([&](pool_stats& s) {
+            s.open -= idle.size();
+            s.idle = 0;
+        });
+        for (auto& c : idle)
+        {
+            if (!c->is_tls())
+            {
+                c->close();
+                continue;
+            }
+            // close_notify for each TLS stream, all at once, each bounded by a second.
+            asio::co_spawn(
+                strand_,
+                [conn = std::move(c)]() -> asio::awaitable<void> {
+                    conn->tcp().expires_after(std::chrono::seconds(1));
+                    co_await conn->tls().async_shutdown(tuple_awaitable);
+                    conn->close();
+                },
+                asio::detached);
+        }
+
+        // Waiters for a pool slot cannot get one any more.
+        for (auto* w : waiters_)
+            w->timer.cancel();
+
+        asio::steady_timer drained(strand_, deadline_from(steady_clock::now(), grace));
+        if (!active_calls_.empty())
+        {
+            drain_timer_ = &drained;
+            co_await drained.async_wait(tuple_awaitable);
+        }
+        if (!active_calls_.empty())
+        {
+            log(log_level::info,
+                "shutdown: cancelling ",
+                std::to_string(active_calls_.size()),
+                " calls still in flight");
+            for (auto* st : active_calls_)
+                cancel(*st);
+            drained.expires_at(steady_clock::time_point::max());
+            co_await drained.async_wait(tuple_awaitable);
+        }
+        drain_timer_ = nullptr;
+    }
+
     void shut_down() noexcept
     {
         shutting_down_ = true;
@@ -172,9 +226,8 @@ private:
     void enable_session_resumption();
     asio::awaitable<bool> sleep_until(call_state& st, steady_clock::time_point until);
     steady_clock::time_point attempt_start(const call_state& st, int attempt);
-    void note_rate_limit(const call_state& st,
-                         const retry_options& retry,
-                         std::string_view retry_after);
+    void
+    note_rate_limit(const call_state& st, const retry_options& retry, std::string_view retry_after);
     asio::awaitable<acquired> acquire(call_state& st, steady_clock::time_point deadline);
     asio::awaitable<acquired> connect(call_state& st, steady_clock::time_point deadline);
     void release(std::unique_ptr<connection> c, bool reusable);
@@ -214,6 +267,10 @@ private:
     retry_budget budget_;
     pacer pacer_;
     std::unordered_map<std::string, steady_clock::time_point> account_pauses_;
+
+    // Calls in flight, for shutdown; and the timer a shutdown waits on until they are gone.
+    std::unordered_set<call_state*> active_calls_;
+    asio::steady_timer* drain_timer_ = nullptr;
 
     // Counters are also read from other threads through client::stats().
     mutable std::mutex stats_mutex_;
@@ -264,9 +321,8 @@ inline void client_impl::enable_session_resumption()
     });
 }
 
-inline bool client_impl::still_usable(connection& c,
-                                      steady_clock::time_point now,
-                                      std::uint64_t& counter_hint)
+inline bool
+client_impl::still_usable(connection& c, steady_clock::time_point now, std::uint64_t& counter_hint)
 {
     const auto& pool = opts_.pool;
     if (pool.max_lifetime.count() > 0 && now - c.created_at >= pool.max_lifetime)
@@ -297,9 +353,8 @@ inline bool client_impl::still_usable(connection& c,
     return true;
 }
 
-inline asio::awaitable<client_impl::acquired> client_impl::acquire(
-    call_state& st,
-    steady_clock::time_point deadline)
+inline asio::awaitable<client_impl::acquired>
+client_impl::acquire(call_state& st, steady_clock::time_point deadline)
 {
     for (;;)
     {
@@ -335,7 +390,9 @@ inline asio::awaitable<client_impl::acquired> client_impl::acquire(
             });
             log(log_level::debug,
                 "pool: retired an idle connection (",
-                why == 1 ? "lifetime" : why == 2 ? "idle timeout" : "closed by peer",
+                why == 1   ? "lifetime"
+                : why == 2 ? "idle timeout"
+                           : "closed by peer",
                 ")");
         }
 
@@ -378,15 +435,14 @@ inline asio::awaitable<client_impl::acquired> client_impl::acquire(
         if (st.cancelled)
             co_return acquired{errc::cancelled, {}, nullptr, false};
         if (steady_clock::now() >= deadline)
-            co_return acquired{errc::deadline_exceeded, "waiting for a pool connection", nullptr,
-                               false};
+            co_return acquired{
+                errc::deadline_exceeded, "waiting for a pool connection", nullptr, false};
     }
 }
 
 // Called with a slot already counted in open_; gives it back on failure.
-inline asio::awaitable<client_impl::acquired> client_impl::connect(
-    call_state& st,
-    steady_clock::time_point deadline)
+inline asio::awaitable<client_impl::acquired>
+client_impl::connect(call_state& st, steady_clock::time_point deadline)
 {
     auto fail = [&](errc code, std::string detail) {
         release(nullptr, false);
@@ -432,8 +488,8 @@ inline asio::awaitable<client_impl::acquired> client_impl::connect(
 
         c->tcp().expires_at(
             std::min(deadline_from(steady_clock::now(), opts_.pool.handshake_timeout), deadline));
-        auto [hec] = co_await c->tls().async_handshake(asio::ssl::stream_base::client,
-                                                       tuple_awaitable);
+        auto [hec] =
+            co_await c->tls().async_handshake(asio::ssl::stream_base::client, tuple_awaitable);
         if (st.cancelled)
             co_return fail(errc::cancelled, "cancelled");
         if (hec == beast::error::timeout)
@@ -450,9 +506,8 @@ inline asio::awaitable<client_impl::acquired> client_impl::connect(
             co_return fail(errc::tls_handshake_failed, detail);
         }
         const bool resumed = SSL_session_reused(ssl) == 1;
-        update_stats([&](pool_stats& s) {
-            ++(resumed ? s.resumed_handshakes : s.full_handshakes);
-        });
+        update_stats(
+            [&](pool_stats& s) { ++(resumed ? s.resumed_handshakes : s.full_handshakes); });
     }
 
     update_stats([](pool_stats& s) {
@@ -531,11 +586,11 @@ inline std::chrono::milliseconds parse_keep_alive_timeout(std::string_view value
     return std::chrono::seconds(seconds);
 }
 
-inline asio::awaitable<client_impl::attempt_result> client_impl::run_attempt(
-    call_state& st,
-    int attempt,
-    steady_clock::time_point attempt_deadline,
-    steady_clock::time_point call_deadline)
+inline asio::awaitable<client_impl::attempt_result>
+client_impl::run_attempt(call_state& st,
+                         int attempt,
+                         steady_clock::time_point attempt_deadline,
+                         steady_clock::time_point call_deadline)
 {
     diagnostics& diag = st.result.diag;
     const auto io_deadline = std::min(attempt_deadline, call_deadline);
@@ -561,8 +616,8 @@ inline asio::awaitable<client_impl::attempt_result> client_impl::run_attempt(
     diag.may_have_been_processed = true;
     conn->tcp().expires_at(io_deadline);
     auto stream = conn->as_stream();
-    auto [wec, written] = co_await asio::async_write(
-        stream, asio::buffer(st.call.request), tuple_awaitable);
+    auto [wec, written] =
+        co_await asio::async_write(stream, asio::buffer(st.call.request), tuple_awaitable);
     if (wec)
     {
         st.active = nullptr;
@@ -570,9 +625,8 @@ inline asio::awaitable<client_impl::attempt_result> client_impl::run_attempt(
         if (st.cancelled)
             co_return attempt_result{errc::cancelled, {}, false};
         if (wec == beast::error::timeout)
-            co_return attempt_result{timeout_kind(steady_clock::now(), attempt_deadline,
-                                                  call_deadline),
-                                     {}, false};
+            co_return attempt_result{
+                timeout_kind(steady_clock::now(), attempt_deadline, call_deadline), {}, false};
         diag.detail = "write: " + wec.message();
         co_return attempt_result{errc::connection_closed, {}, false};
     }
@@ -584,8 +638,8 @@ inline asio::awaitable<client_impl::attempt_result> client_impl::run_attempt(
     std::optional<http::response_parser<json_body>> parser;
     auto new_parser = [&] {
         parser.emplace();
-        parser->header_limit(static_cast<std::uint32_t>(
-            std::min<std::size_t>(limits.header_bytes, UINT32_MAX)));
+        parser->header_limit(
+            static_cast<std::uint32_t>(std::min<std::size_t>(limits.header_bytes, UINT32_MAX)));
         parser->body_limit(boost::none);
         auto& body = parser->get().body();
         body.json_limit = limits.body_bytes;
@@ -598,8 +652,8 @@ inline asio::awaitable<client_impl::attempt_result> client_impl::run_attempt(
     while (!parser->is_done())
     {
         conn->tcp().expires_at(std::min(deadline_from(steady_clock::now(), gap), io_deadline));
-        auto [ec, n] = co_await http::async_read_some(
-            stream, conn->buffer, *parser, tuple_awaitable);
+        auto [ec, n] =
+            co_await http::async_read_some(stream, conn->buffer, *parser, tuple_awaitable);
         if (ec == asio::ssl::error::stream_truncated && parser->need_eof())
         {
             // A close-delimited body ended by a TCP close without close_notify: the JSON
@@ -626,9 +680,8 @@ inline asio::awaitable<client_impl::attempt_result> client_impl::run_attempt(
         if (st.cancelled)
             co_return attempt_result{errc::cancelled, {}, false};
         if (rec == beast::error::timeout)
-            co_return attempt_result{timeout_kind(steady_clock::now(), attempt_deadline,
-                                                  call_deadline),
-                                     {}, false};
+            co_return attempt_result{
+                timeout_kind(steady_clock::now(), attempt_deadline, call_deadline), {}, false};
         if (rec.category() == stackone_category())
             co_return attempt_result{rec, {}, false};
         if (rec == http::error::header_limit)
@@ -639,13 +692,13 @@ inline asio::awaitable<client_impl::attempt_result> client_impl::run_attempt(
             rec == asio::error::eof || rec == asio::ssl::error::stream_truncated ||
             rec == http::error::partial_message || rec == asio::error::broken_pipe)
         {
-            co_return attempt_result{header_done ? errc::truncated : errc::connection_closed,
-                                     {}, false};
+            co_return attempt_result{
+                header_done ? errc::truncated : errc::connection_closed, {}, false};
         }
         if (rec.category() == make_error_code(http::error::bad_version).category())
             co_return attempt_result{errc::malformed_response, {}, false};
-        co_return attempt_result{header_done ? errc::truncated : errc::connection_closed,
-                                 {}, false};
+        co_return attempt_result{
+            header_done ? errc::truncated : errc::connection_closed, {}, false};
     }
 
     // A complete response: decide the outcome and whether the connection can be reused.
@@ -657,15 +710,17 @@ inline asio::awaitable<client_impl::attempt_result> client_impl::run_attempt(
     if (auto ka = msg[http::field::keep_alive]; !ka.empty())
         conn->server_keep_alive = parse_keep_alive_timeout(ka);
 
-    response_view view{static_cast<int>(msg.result_int()), heartbeat_applied, msg.body().json,
+    response_view view{static_cast<int>(msg.result_int()),
+                       heartbeat_applied,
+                       msg.body().json,
                        msg.body().heartbeat_bytes};
     error_code outcome = classify_response(view, st.result);
 
     const bool reusable = msg.keep_alive() && !parser->need_eof() && conn->buffer.size() == 0;
     release(std::move(conn), reusable);
 
-    co_return attempt_result{outcome, std::move(retry_after),
-                             heartbeat_applied || msg.body().heartbeat_bytes > 0};
+    co_return attempt_result{
+        outcome, std::move(retry_after), heartbeat_applied || msg.body().heartbeat_bytes > 0};
 }
 
 // Sleeps until @p until unless the call is cancelled first; false when cancelled.
@@ -726,10 +781,16 @@ inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> s
     const auto start = steady_clock::now();
     const auto call_deadline = deadline_from(start, st->call.deadline);
     diagnostics& diag = st->result.diag;
+    active_calls_.insert(st.get());
 
     error_code final_ec;
     for (int attempt = 1;; ++attempt)
     {
+        if (shutting_down_ && attempt == 1)
+        {
+            final_ec = errc::shutting_down;
+            break;
+        }
         // Wait for the account's 429 pause and the pacer, never past the deadline.
         const auto not_before = attempt_start(*st, attempt);
         if (not_before >= call_deadline)
@@ -768,10 +829,16 @@ inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> s
         if (outcome.ec == make_http_error(429))
             note_rate_limit(*st, retry, outcome.retry_after);
 
-        attempt_outcome ao{outcome.ec, diag.may_have_been_processed, outcome.retry_after,
+        attempt_outcome ao{outcome.ec,
+                           diag.may_have_been_processed,
+                           outcome.retry_after,
                            outcome.headers_fixed_early};
-        auto decision = decide_retry(retry, attempt, ao, random_unit(retry),
-                                     steady_clock::now(), call_deadline,
+        auto decision = decide_retry(retry,
+                                     attempt,
+                                     ao,
+                                     random_unit(retry),
+                                     steady_clock::now(),
+                                     call_deadline,
                                      std::chrono::system_clock::now());
         if (decision.retry && !budget_.try_spend())
         {
@@ -822,6 +889,10 @@ inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> s
     diag.may_have_been_processed = diag.may_have_been_processed || diag.possible_duplicate;
     if (!final_ec)
         diag.may_have_been_processed = true;
+
+    active_calls_.erase(st.get());
+    if (drain_timer_ && active_calls_.empty())
+        drain_timer_->cancel();
 
     auto handler = std::move(st->handler);
     auto result = std::move(st->result);
@@ -883,9 +954,8 @@ STACKONE_DECL detail::prepared_call detail::prepare_call(const client_impl& impl
     return call;
 }
 
-STACKONE_DECL void detail::start_call(std::shared_ptr<client_impl> impl,
-                                      prepared_call call,
-                                      create_handler handler)
+STACKONE_DECL void
+detail::start_call(std::shared_ptr<client_impl> impl, prepared_call call, create_handler handler)
 {
     auto handler_ex = asio::get_associated_executor(handler, impl->executor());
 
@@ -899,10 +969,11 @@ STACKONE_DECL void detail::start_call(std::shared_ptr<client_impl> impl,
                     handler = std::move(handler),
                     ec = call.ec,
                     r = std::move(result)]() mutable {
-                       asio::dispatch(handler_ex,
-                                      [handler = std::move(handler), ec, r = std::move(r)]() mutable {
-                                          std::move(handler)(ec, std::move(r));
-                                      });
+                       asio::dispatch(
+                           handler_ex,
+                           [handler = std::move(handler), ec, r = std::move(r)]() mutable {
+                               std::move(handler)(ec, std::move(r));
+                           });
                    });
         return;
     }
@@ -937,6 +1008,23 @@ STACKONE_DECL void detail::start_call(std::shared_ptr<client_impl> impl,
     });
 }
 
+STACKONE_DECL void detail::start_shutdown(std::shared_ptr<client_impl> impl,
+                                          std::chrono::milliseconds grace,
+                                          shutdown_handler handler)
+{
+    auto strand = impl->strand();
+    asio::co_spawn(strand,
+                   impl->shutdown(grace),
+                   [impl, handler = std::move(handler)](std::exception_ptr ep) mutable {
+                       auto ex = asio::get_associated_executor(handler, impl->strand());
+                       const error_code ec =
+                           ep ? make_error_code(errc::internal_error) : error_code();
+                       asio::dispatch(ex, [handler = std::move(handler), ec]() mutable {
+                           std::move(handler)(ec);
+                       });
+                   });
+}
+
 STACKONE_DECL client::client(executor_type ex, client_options opts)
 {
     auto parsed = detail::parse_base_url(opts.base_url);
@@ -964,10 +1052,8 @@ STACKONE_DECL client::executor_type client::get_executor() const noexcept
     return impl_->executor();
 }
 
-STACKONE_DECL boost::asio::awaitable<create_result> client::create_candidate_note(
-    std::string candidate_id,
-    note n,
-    call_options opts)
+STACKONE_DECL boost::asio::awaitable<create_result>
+client::create_candidate_note(std::string candidate_id, note n, call_options opts)
 {
     // No structured bindings here: g++ 12 mishandles them in a coroutine that throws.
     std::tuple<error_code, create_result> outcome = co_await async_create_candidate_note(

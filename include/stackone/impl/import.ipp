@@ -5,8 +5,8 @@
 #define STACKONE_IMPL_IMPORT_IPP
 
 #include <stackone/detail/json_write.hpp>
-#include <stackone/import.hpp>
 #include <stackone/impl/client.ipp>
+#include <stackone/import.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -24,9 +24,8 @@
 
 namespace stackone {
 
-STACKONE_DECL boost::system::result<import_item, decode_error> parse_import_line(
-    std::string_view line,
-    std::size_t line_no) noexcept
+STACKONE_DECL boost::system::result<import_item, decode_error>
+parse_import_line(std::string_view line, std::size_t line_no) noexcept
 {
     try
     {
@@ -73,10 +72,14 @@ STACKONE_DECL std::string_view to_string(import_outcome o) noexcept
 {
     switch (o)
     {
-    case import_outcome::created: return "created";
-    case import_outcome::failed: return "failed";
-    case import_outcome::rejected: return "rejected";
-    case import_outcome::unknown: return "unknown";
+    case import_outcome::created:
+        return "created";
+    case import_outcome::failed:
+        return "failed";
+    case import_outcome::rejected:
+        return "rejected";
+    case import_outcome::unknown:
+        return "unknown";
     }
     return "unknown";
 }
@@ -108,8 +111,8 @@ STACKONE_DECL import_record make_import_record(const import_item& item,
     }
     else
     {
-        r.outcome = res.diag.may_have_been_processed ? import_outcome::unknown
-                                                     : import_outcome::failed;
+        r.outcome =
+            res.diag.may_have_been_processed ? import_outcome::unknown : import_outcome::failed;
     }
     if (r.possible_duplicate && r.outcome == import_outcome::failed)
         r.outcome = import_outcome::unknown;
@@ -186,8 +189,7 @@ struct import_run
 
     import_run(client& cl, std::istream& i, std::ostream& o, import_options op)
         : c(cl), in(i), out(o), opts(std::move(op))
-    {
-    }
+    {}
 
     // Reads the next line; lines over the limit are consumed whole and reported, never split.
     enum class line_status
@@ -233,10 +235,18 @@ struct import_run
         ++summary.done;
         switch (r.outcome)
         {
-        case import_outcome::created: ++summary.created; break;
-        case import_outcome::failed: ++summary.failed; break;
-        case import_outcome::rejected: ++summary.rejected; break;
-        case import_outcome::unknown: ++summary.unknown; break;
+        case import_outcome::created:
+            ++summary.created;
+            break;
+        case import_outcome::failed:
+            ++summary.failed;
+            break;
+        case import_outcome::rejected:
+            ++summary.rejected;
+            break;
+        case import_outcome::unknown:
+            ++summary.unknown;
+            break;
         }
         if (r.attempts > 1)
             summary.retries += static_cast<std::size_t>(r.attempts - 1);
@@ -268,8 +278,7 @@ inline asio::awaitable<void> import_worker(import_run& run, asio::cancellation_s
         if (status == import_run::line_status::too_long)
         {
             run.write(make_rejected_record(
-                line_no,
-                "longer than " + std::to_string(run.opts.max_line_bytes) + " bytes"));
+                line_no, "longer than " + std::to_string(run.opts.max_line_bytes) + " bytes"));
             continue;
         }
         if (is_blank(line))
@@ -303,10 +312,8 @@ inline asio::awaitable<void> import_worker(import_run& run, asio::cancellation_s
 
 } // namespace detail
 
-STACKONE_DECL boost::asio::awaitable<import_summary> run_import(client& c,
-                                                               std::istream& in,
-                                                               std::ostream& out,
-                                                               import_options opts)
+STACKONE_DECL boost::asio::awaitable<import_summary>
+run_import(client& c, std::istream& in, std::ostream& out, import_options opts)
 {
     namespace asio = boost::asio;
     auto ex = co_await asio::this_coro::executor;

@@ -153,8 +153,8 @@ inline bool read_nullable_string(const boost::json::value& v, field<std::string>
     return true;
 }
 
-inline boost::system::result<note_visibility, decode_error> read_visibility(
-    const boost::json::object& obj)
+inline boost::system::result<note_visibility, decode_error>
+read_visibility(const boost::json::object& obj)
 {
     note_visibility vis;
     if (const auto* value = obj.if_contains("value"))
@@ -173,9 +173,8 @@ inline boost::system::result<note_visibility, decode_error> read_visibility(
 
 } // namespace detail
 
-STACKONE_DECL boost::system::result<note, decode_error> note_from_json(
-    const boost::json::object& obj,
-    bool allow_shorthands)
+STACKONE_DECL boost::system::result<note, decode_error>
+note_from_json(const boost::json::object& obj, bool allow_shorthands)
 {
     note n;
 
