@@ -66,6 +66,8 @@ struct import_record
     field<std::string> remote_id; ///< created note's provider id
     int attempts = 0;
     bool possible_duplicate = false; ///< an earlier attempt may have created it too
+    bool heartbeat_applied = false;  ///< the server answered `Preference-Applied: heartbeat`
+    std::size_t heartbeat_bytes = 0; ///< heartbeat bytes received before the JSON
     std::string error;               ///< error code message and server message, when not created
 };
 

@@ -94,6 +94,8 @@ STACKONE_DECL import_record make_import_record(const import_item& item,
     r.candidate_id = item.candidate_id;
     r.attempts = res.diag.attempts;
     r.possible_duplicate = res.diag.possible_duplicate;
+    r.heartbeat_applied = res.heartbeat_applied;
+    r.heartbeat_bytes = res.heartbeat_bytes;
     r.status = res.status != 0 ? res.status : res.diag.http_status;
     if (!ec)
     {
@@ -161,6 +163,10 @@ STACKONE_DECL std::string to_json_line(const import_record& r)
     out.append(",\"attempts\":").append(std::to_string(r.attempts));
     if (r.possible_duplicate)
         out.append(",\"possible_duplicate\":true");
+    if (r.heartbeat_applied)
+        out.append(",\"heartbeat_applied\":true");
+    if (r.heartbeat_bytes > 0)
+        out.append(",\"heartbeat_bytes\":").append(std::to_string(r.heartbeat_bytes));
     if (!r.error.empty())
     {
         out.append(",\"error\":");
