@@ -17,7 +17,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -62,7 +64,9 @@ std::string format_stats(const stackone::mock::stats& s)
            " connections_open=" + std::to_string(s.connections_open) +
            " tls_handshakes_failed=" + std::to_string(s.tls_handshakes_failed) +
            " requests=" + std::to_string(s.requests) + " created=" + std::to_string(s.created) +
-           " rejected=" + std::to_string(s.rejected) + " scripted=" + std::to_string(s.scripted);
+           " rejected=" + std::to_string(s.rejected) + " scripted=" + std::to_string(s.scripted) +
+           " heartbeats_sent=" + std::to_string(s.heartbeats_sent) +
+           " connections_closed_idle=" + std::to_string(s.connections_closed_idle);
 }
 
 } // namespace
@@ -79,6 +83,8 @@ int main(int argc, char** argv)
     int port = 0;
     std::string scenario_path;
     std::string port_file;
+    std::int64_t idle_close_ms = 0;
+    std::int64_t keep_alive_s = 0;
 
     // The env default is applied by CLI11 (flag > STACKONE_MOCK_API_KEY > built-in default).
     app.add_option("--host", options.host, "Loopback address to listen on")
@@ -117,6 +123,16 @@ int main(int argc, char** argv)
         ->capture_default_str()
         ->check(CLI::Range(1u, 256u));
     app.add_option("--port-file", port_file, "Write the port and a newline here once listening");
+    app.add_option("--idle-close-ms",
+                   idle_close_ms,
+                   "Close a connection idle this long between requests; 0 = never")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{3'600'000}));
+    app.add_option("--keep-alive-timeout",
+                   keep_alive_s,
+                   "Send `Keep-Alive: timeout=S` on every response; 0 = no such header")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400}));
 
     try
     {
@@ -129,6 +145,8 @@ int main(int argc, char** argv)
         return code == 0 ? 0 : 2;
     }
     options.port = static_cast<unsigned short>(port);
+    options.idle_close_ms = std::chrono::milliseconds(idle_close_ms);
+    options.keep_alive_header_s = std::chrono::seconds(keep_alive_s);
 
     // The program has no way to read an in-memory ledger; keeping one would only grow
     // without bound in long benchmarks. The file ledger (--ledger) is the program's record.

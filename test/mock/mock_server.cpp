@@ -41,6 +41,7 @@
 #include <boost/json/serialize.hpp>
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -94,6 +95,9 @@ constexpr std::size_t header_limit = 16 * 1024;
 constexpr std::size_t body_limit = 1024 * 1024;
 constexpr unsigned max_threads = 256;
 constexpr std::int64_t max_delay_ms = 3'600'000;
+constexpr std::int64_t max_heartbeats = 1'000'000;
+constexpr std::size_t max_heartbeat_bytes = 64 * 1024;
+constexpr std::int64_t max_keep_alive_s = 86'400;
 constexpr auto close_linger = std::chrono::seconds(1);
 constexpr auto stop_grace = std::chrono::seconds(5);
 
@@ -430,8 +434,8 @@ void report_exception(std::exception_ptr failure) noexcept
 // Scenario: compiled once when set, so a request only runs the prepared regexes
 // ---------------------------------------------------------------------------------------------
 
-/// What a step does with the connection. New behaviours (heartbeats, stalls, closing in the
-/// middle of the body) get a value here and a case in session::play_step().
+/// What a step does with the connection. Faults in the middle of an answer (heartbeats, stalls,
+/// closes after the headers or mid-body) are `respond` with the step's response fields set.
 enum class step_action
 {
     respond,           // answer with the step's status, headers and body
@@ -440,11 +444,29 @@ enum class step_action
     reset,             // read the whole request, then close with a TCP RST (SO_LINGER 0)
 };
 
+/// How the final body is delimited on the wire.
+enum class body_framing
+{
+    content_length, // `Content-Length` (the default without heartbeats)
+    chunked,        // `Transfer-Encoding: chunked` (the default with heartbeats)
+    close,          // no length and no chunking: the body ends when the connection closes
+};
+
+/// Whitespace sent after the headers while the "provider" works, before the final body.
+struct heartbeat_plan
+{
+    std::uint64_t count = 0;
+    std::chrono::milliseconds interval{1000};
+    std::string bytes = "\n";
+    bool force = false; // `Preference-Applied: heartbeat` even when the request did not ask
+};
+
 struct step
 {
-    unsigned status = 201;
+    unsigned status = 201;               // the outcome: body statusCode, and whether 2xx creates
+    std::optional<unsigned> status_line; // the status line, when it differs from `status`
     header_list headers;
-    bool close_after_response = false; // the step set `Connection: close`
+    bool connection_close = false; // the step set `Connection: close`
     std::optional<std::string> message;
     std::optional<json::value> provider_errors;
     json::object fields; // merged into the generated body
@@ -452,6 +474,42 @@ struct step
     std::chrono::milliseconds delay{0};
     step_action action = step_action::respond;
     std::uint64_t times = 1; // 0 = forever
+
+    std::optional<heartbeat_plan> heartbeats;
+    std::optional<body_framing> framing; // absent: chosen by whether there are heartbeats
+    bool mix_heartbeats = false;         // heartbeat bytes, extensions and a trailer in the body
+    std::size_t chunk_size = 0;          // 0 = the final body in one chunk
+    std::optional<std::uint64_t> stall_after_heartbeats;
+    std::optional<std::uint64_t> close_after_heartbeats;
+    bool close_mid_body = false;
+    bool close_after_response = false; // close without announcing it (no `Connection: close`)
+    bool close_notify = false;         // the closes above end TLS properly
+
+    body_framing effective_framing() const
+    {
+        if (framing)
+        {
+            return *framing;
+        }
+        return heartbeats ? body_framing::chunked : body_framing::content_length;
+    }
+
+    unsigned line_status() const { return status_line.value_or(status); }
+
+    std::uint64_t heartbeat_count() const { return heartbeats ? heartbeats->count : 0; }
+
+    /// The bytes of one heartbeat, also mixed into the body by `mix_heartbeats`.
+    std::string_view heartbeat_bytes() const
+    {
+        if (heartbeats)
+        {
+            return heartbeats->bytes;
+        }
+        return "\n";
+    }
+
+    /// False when the step stalls or closes before its final body.
+    bool finishes() const { return !stall_after_heartbeats && !close_after_heartbeats; }
 };
 
 struct rule
@@ -551,6 +609,170 @@ step_action parse_action(const json::value& v, const std::string& where)
                    "must be one of \"close_before_read\", \"close_after_read\" or \"reset\"");
 }
 
+/// An integer from `low` to `high`, or a scenario error naming `where`.
+std::int64_t
+integer_in(const json::value& v, const std::string& where, std::int64_t low, std::int64_t high)
+{
+    const auto n = as_integer(v);
+    if (!n || *n < low || *n > high)
+    {
+        scenario_error(where,
+                       "must be an integer from " + std::to_string(low) + " to " +
+                           std::to_string(high));
+    }
+    return *n;
+}
+
+bool boolean_at(const json::value& v, const std::string& where)
+{
+    if (!v.is_bool())
+    {
+        scenario_error(where, "must be true or false");
+    }
+    return v.get_bool();
+}
+
+heartbeat_plan parse_heartbeats(const json::value& v, const std::string& where)
+{
+    const auto* fields = v.if_object();
+    if (!fields)
+    {
+        scenario_error(where, "must be an object (count, interval_ms, bytes, force)");
+    }
+
+    heartbeat_plan plan;
+    bool has_count = false;
+    for (const auto& [key, value] : *fields)
+    {
+        const std::string at = where + "." + std::string(key);
+        if (key == "count")
+        {
+            plan.count = static_cast<std::uint64_t>(integer_in(value, at, 0, max_heartbeats));
+            has_count = true;
+        }
+        else if (key == "interval_ms")
+        {
+            plan.interval = std::chrono::milliseconds(integer_in(value, at, 0, max_delay_ms));
+        }
+        else if (key == "bytes")
+        {
+            // An empty heartbeat would be a zero-size chunk, which ends a chunked body.
+            const auto* text = value.if_string();
+            if (!text || text->empty() || text->size() > max_heartbeat_bytes)
+            {
+                scenario_error(at,
+                               "must be a non-empty string of at most " +
+                                   std::to_string(max_heartbeat_bytes) + " bytes");
+            }
+            plan.bytes = std::string(*text);
+        }
+        else if (key == "force")
+        {
+            plan.force = boolean_at(value, at);
+        }
+        else if (!is_comment_key(key))
+        {
+            scenario_error(at, "is not a heartbeats field (count, interval_ms, bytes, force)");
+        }
+    }
+    if (!has_count)
+    {
+        scenario_error(where, "needs a \"count\"");
+    }
+    return plan;
+}
+
+body_framing parse_framing(const json::value& v, const std::string& where)
+{
+    const auto* text = v.if_string();
+    if (text && *text == "content-length")
+    {
+        return body_framing::content_length;
+    }
+    if (text && *text == "chunked")
+    {
+        return body_framing::chunked;
+    }
+    if (text && *text == "close")
+    {
+        return body_framing::close;
+    }
+    scenario_error(where, "must be one of \"content-length\", \"chunked\" or \"close\"");
+}
+
+/// Rejects response fields that contradict each other: a scenario that silently does something
+/// else than its author meant is worse than one that does not load.
+void check_response_fields(const step& s, const std::string& where)
+{
+    const bool shapes_body = s.heartbeats || s.framing || s.mix_heartbeats || s.chunk_size > 0 ||
+                             s.stall_after_heartbeats || s.close_after_heartbeats ||
+                             s.close_mid_body;
+    const bool scripts_response =
+        shapes_body || s.status_line || s.close_after_response || s.close_notify;
+    if (scripts_response && s.action != step_action::respond)
+    {
+        scenario_error(where + ".action",
+                       "cannot be combined with status_line, heartbeats, framing or the "
+                       "close_* / stall_* fields (an action never answers)");
+    }
+
+    // RFC 9110, 6.4.1: these two never carry content, so there is nothing to stream.
+    const unsigned line = s.line_status();
+    if (shapes_body && (line == 204 || line == 304))
+    {
+        scenario_error(where + (s.status_line ? ".status_line" : ".status"),
+                       "is " + std::to_string(line) +
+                           ", which has no body: heartbeats, framing and body faults need one");
+    }
+
+    if (s.stall_after_heartbeats && s.close_after_heartbeats)
+    {
+        scenario_error(where + ".close_after_heartbeats",
+                       "cannot be combined with stall_after_heartbeats");
+    }
+    const auto check_stop = [&](const std::optional<std::uint64_t>& k, const char* name) {
+        if (k && *k > s.heartbeat_count())
+        {
+            scenario_error(where + "." + name,
+                           s.heartbeats ? "must not exceed heartbeats.count (" +
+                                              std::to_string(s.heartbeat_count()) + ")"
+                                        : std::string("must be 0 when the step has no heartbeats"));
+        }
+    };
+    check_stop(s.stall_after_heartbeats, "stall_after_heartbeats");
+    check_stop(s.close_after_heartbeats, "close_after_heartbeats");
+
+    if (s.close_mid_body && !s.finishes())
+    {
+        scenario_error(where + ".close_mid_body",
+                       "cannot be combined with stall_after_heartbeats or "
+                       "close_after_heartbeats (the body is never sent)");
+    }
+    if (s.close_after_response && (s.close_mid_body || !s.finishes()))
+    {
+        scenario_error(where + ".close_after_response",
+                       "cannot be combined with close_mid_body, stall_after_heartbeats or "
+                       "close_after_heartbeats");
+    }
+    if (s.close_notify && !s.close_after_heartbeats && !s.close_mid_body && !s.close_after_response)
+    {
+        scenario_error(where + ".close_notify",
+                       "needs close_after_heartbeats, close_mid_body or close_after_response");
+    }
+
+    const bool chunked = s.effective_framing() == body_framing::chunked;
+    if (s.mix_heartbeats && !chunked)
+    {
+        scenario_error(where + ".mix_heartbeats",
+                       "needs chunked framing (the default with heartbeats)");
+    }
+    if (s.chunk_size > 0 && !chunked)
+    {
+        scenario_error(where + ".chunk_size",
+                       "needs chunked framing (the default with heartbeats)");
+    }
+}
+
 std::shared_ptr<const step> compile_step(const json::value& v, const std::string& where)
 {
     const auto* fields = v.if_object();
@@ -565,12 +787,11 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
         const std::string at = where + "." + std::string(key);
         if (key == "status")
         {
-            const auto status = as_integer(value);
-            if (!status || *status < 200 || *status > 599)
-            {
-                scenario_error(at, "must be an integer from 200 to 599");
-            }
-            s->status = static_cast<unsigned>(*status);
+            s->status = static_cast<unsigned>(integer_in(value, at, 200, 599));
+        }
+        else if (key == "status_line")
+        {
+            s->status_line = static_cast<unsigned>(integer_in(value, at, 200, 599));
         }
         else if (key == "headers")
         {
@@ -596,11 +817,12 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
                 if (beast::iequals(name, "content-length") ||
                     beast::iequals(name, "transfer-encoding"))
                 {
-                    scenario_error(field_at, "cannot be scripted (the mock frames the body)");
+                    scenario_error(field_at,
+                                   "cannot be scripted (the mock frames the body; see framing)");
                 }
                 if (beast::iequals(name, "connection"))
                 {
-                    s->close_after_response = beast::iequals(*text, "close");
+                    s->connection_close = beast::iequals(*text, "close");
                     continue;
                 }
                 s->headers.emplace_back(std::string(name), std::string(*text));
@@ -634,12 +856,7 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
         }
         else if (key == "delay_ms")
         {
-            const auto delay = as_integer(value);
-            if (!delay || *delay < 0 || *delay > max_delay_ms)
-            {
-                scenario_error(at, "must be an integer from 0 to 3600000");
-            }
-            s->delay = std::chrono::milliseconds(*delay);
+            s->delay = std::chrono::milliseconds(integer_in(value, at, 0, max_delay_ms));
         }
         else if (key == "action")
         {
@@ -654,13 +871,55 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
             }
             s->times = static_cast<std::uint64_t>(*times);
         }
+        else if (key == "heartbeats")
+        {
+            s->heartbeats = parse_heartbeats(value, at);
+        }
+        else if (key == "framing")
+        {
+            s->framing = parse_framing(value, at);
+        }
+        else if (key == "mix_heartbeats")
+        {
+            s->mix_heartbeats = boolean_at(value, at);
+        }
+        else if (key == "chunk_size")
+        {
+            s->chunk_size = static_cast<std::size_t>(integer_in(value, at, 1, body_limit));
+        }
+        else if (key == "stall_after_heartbeats")
+        {
+            s->stall_after_heartbeats =
+                static_cast<std::uint64_t>(integer_in(value, at, 0, max_heartbeats));
+        }
+        else if (key == "close_after_heartbeats")
+        {
+            s->close_after_heartbeats =
+                static_cast<std::uint64_t>(integer_in(value, at, 0, max_heartbeats));
+        }
+        else if (key == "close_mid_body")
+        {
+            s->close_mid_body = boolean_at(value, at);
+        }
+        else if (key == "close_after_response")
+        {
+            s->close_after_response = boolean_at(value, at);
+        }
+        else if (key == "close_notify")
+        {
+            s->close_notify = boolean_at(value, at);
+        }
         else if (!is_comment_key(key))
         {
             scenario_error(at,
-                           "is not a step field (status, headers, message, provider_errors, "
-                           "fields, body, delay_ms, action, times)");
+                           "is not a step field (status, status_line, headers, message, "
+                           "provider_errors, fields, body, delay_ms, action, times, heartbeats, "
+                           "framing, mix_heartbeats, chunk_size, stall_after_heartbeats, "
+                           "close_after_heartbeats, close_mid_body, close_after_response, "
+                           "close_notify)");
         }
     }
+    check_response_fields(*s, where);
     return s;
 }
 
@@ -804,15 +1063,159 @@ std::string created_body(const note_ids& ids, const step* s = nullptr)
         return body;
     }
 
-    // The body's statusCode stays 201 whatever the status line says: with heartbeats, the real
-    // API reports the outcome in the body. A scenario overrides it through `fields`.
+    // With only `status`, the body's statusCode stays 201 whatever the status line says (the
+    // behaviour older scenarios rely on). With `status_line`, `status` is the outcome the body
+    // reports. A scenario overrides either through `fields`.
     json::object body;
-    body["statusCode"] = 201;
+    body["statusCode"] = s->status_line ? s->status : 201U;
     body["message"] = to_json(s->message ? *s->message : created_message);
     body["timestamp"] = rfc3339_now();
     body["data"] = {{"id", ids.id}, {"remote_id", ids.remote_id}};
     add_step_fields(body, s);
     return json::serialize(body);
+}
+
+/// The final JSON of a `respond` step; `ids` is set for a created note (2xx steps).
+std::string step_body(const step& s, const std::optional<note_ids>& ids)
+{
+    if (s.body)
+    {
+        return json::serialize(*s.body);
+    }
+    if (ids)
+    {
+        return created_body(*ids, &s);
+    }
+    std::string_view message = default_message(s.status);
+    if (s.message)
+    {
+        message = *s.message;
+    }
+    return error_body(s.status, message, &s);
+}
+
+/// Appends a chunk-size line (RFC 9112, 7.1), with a `;x=1` extension when asked.
+void append_chunk_header(std::string& out, std::size_t size, bool extension)
+{
+    std::array<char, 32> hex{};
+    const int n = std::snprintf(hex.data(), hex.size(), "%zx", size);
+    out.append(hex.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+    if (extension)
+    {
+        out += ";x=1";
+    }
+    out += "\r\n";
+}
+
+/// Heartbeat number `index` (from 0) as it goes on the wire: a chunk of its own in a chunked
+/// body, the bare bytes otherwise. With `mix_heartbeats`, every other one carries an extension.
+std::string heartbeat_unit(const step& s, body_framing framing, std::uint64_t index)
+{
+    const auto bytes = s.heartbeat_bytes();
+    if (framing != body_framing::chunked)
+    {
+        return std::string(bytes);
+    }
+    std::string unit;
+    append_chunk_header(unit, bytes.size(), s.mix_heartbeats && index % 2 == 0);
+    unit += bytes;
+    unit += "\r\n";
+    return unit;
+}
+
+/// The final body as it goes on the wire in `framing`. `cut` receives the wire offset just
+/// after the first half of the JSON, where `close_mid_body` stops.
+std::string frame_body(const step& s, body_framing framing, std::string_view text, std::size_t& cut)
+{
+    const std::size_t half = text.size() / 2;
+    if (framing != body_framing::chunked)
+    {
+        cut = half;
+        return std::string(text);
+    }
+
+    // Mixed heartbeats need several chunks to show up in, so they default to three.
+    std::size_t piece_size = text.size();
+    if (s.chunk_size > 0)
+    {
+        piece_size = s.chunk_size;
+    }
+    else if (s.mix_heartbeats)
+    {
+        piece_size = std::max<std::size_t>(1, (text.size() + 2) / 3);
+    }
+
+    std::string wire;
+    cut = std::string::npos;
+    std::size_t index = 0;
+    for (std::size_t offset = 0; offset < text.size(); offset += piece_size, ++index)
+    {
+        const auto piece = text.substr(offset, piece_size);
+
+        // Heartbeat bytes lead only the first data chunk: after the first JSON byte, whitespace
+        // would be part of the JSON, not a heartbeat.
+        std::string_view lead;
+        if (s.mix_heartbeats && offset == 0)
+        {
+            lead = s.heartbeat_bytes();
+        }
+        append_chunk_header(wire, lead.size() + piece.size(), s.mix_heartbeats && index % 2 == 0);
+        wire += lead;
+        if (half >= offset && half < offset + piece.size())
+        {
+            cut = wire.size() + (half - offset);
+        }
+        wire += piece;
+        wire += "\r\n";
+    }
+    if (cut == std::string::npos)
+    {
+        cut = wire.size();
+    }
+    wire += "0\r\n";
+    if (s.mix_heartbeats)
+    {
+        wire += "X-Trailer: 1\r\n";
+    }
+    wire += "\r\n";
+    return wire;
+}
+
+/// Strips optional whitespace (spaces and tabs) from both ends.
+std::string_view trim_ows(std::string_view value) noexcept
+{
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+    {
+        value.remove_suffix(1);
+    }
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+    {
+        value.remove_prefix(1);
+    }
+    return value;
+}
+
+/// True when a `Prefer` field (RFC 7240) asks for `heartbeat`, in any position of any of the
+/// fields, in any case, with or without a value or parameters.
+template <class Fields>
+bool prefers_heartbeat(const Fields& fields)
+{
+    const auto range = fields.equal_range("Prefer");
+    for (auto it = range.first; it != range.second; ++it)
+    {
+        auto rest = to_std(it->value());
+        while (!rest.empty())
+        {
+            const auto comma = rest.find(',');
+            const auto item = trim_ows(rest.substr(0, comma));
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+            if (beast::iequals(item.substr(0, item.find_first_of("=; \t")), "heartbeat"))
+            {
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -916,6 +1319,13 @@ public:
     pick_step(std::string_view candidate_id, std::string_view account_id, step_pick pick);
     std::optional<note_ids>
     record_note(std::string_view candidate_id, std::string_view account_id, json::value note);
+    std::optional<note_ids> record_note(note_ids ids,
+                                        std::string_view candidate_id,
+                                        std::string_view account_id,
+                                        json::value note);
+    note_ids next_ids();
+    std::chrono::milliseconds idle_close() const noexcept { return opts_.idle_close_ms; }
+    const std::string& keep_alive_line() const noexcept { return keep_alive_line_; }
     std::string stats_json() const;
     bool register_session(const std::shared_ptr<session_base>& session);
     void unregister_session(std::uint64_t registry_id);
@@ -927,18 +1337,20 @@ public:
     std::atomic<std::uint64_t> created{0};
     std::atomic<std::uint64_t> rejected{0};
     std::atomic<std::uint64_t> scripted{0};
+    std::atomic<std::uint64_t> heartbeats_sent{0};
+    std::atomic<std::uint64_t> connections_closed_idle{0};
 
 private:
     asio::awaitable<void> accept_loop();
     void spawn_session(tcp::socket socket);
     void run_worker();
-    note_ids next_ids();
 
     // Declaration order matters: everything a session touches when it is destroyed (counters,
     // registry, ledger) is declared before `ioc_`, whose destructor may destroy the last ones.
     server_options opts_;
     asio::ip::address address_;
     std::string expected_authorization_;
+    std::string keep_alive_line_; // `Keep-Alive: timeout=S` and CRLF, or empty
     std::atomic<unsigned short> port_{0};
 
     std::atomic<std::uint64_t> next_id_{0};
@@ -987,7 +1399,7 @@ public:
     template <class... Args>
     explicit session(server_core& srv, Args&&... args)
         : srv_(srv), stream_(std::forward<Args>(args)...), timer_(stream_.get_executor()),
-          guard_(stream_.get_executor())
+          guard_(stream_.get_executor()), idle_timer_(stream_.get_executor())
     {
         srv_.connections_open.fetch_add(1, std::memory_order_relaxed);
     }
@@ -1071,16 +1483,28 @@ private:
         parser_->header_limit(header_limit);
         parser_->body_limit(body_limit);
 
+        arm_idle_close();
         auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser_, use_nothrow);
+        awaiting_request_ = false;
+        idle_timer_.cancel();
         if (ec)
         {
+            if (idle_expired_ && !closing_)
+            {
+                // Our idle timer cancelled the wait: end politely (close_notify on TLS).
+                srv_.connections_closed_idle.fetch_add(1, std::memory_order_relaxed);
+                co_await close_gracefully();
+                co_return false;
+            }
             co_return co_await answer_read_error(ec);
         }
+        idle_expired_ = false; // the request beat the timer
 
         const auto& req = parser_->get();
         // HTTP/1.0 clients get a close even when they ask for keep-alive: simpler framing.
         keep_alive_ = req.version() >= 11 && req.keep_alive();
         expect_continue_ = beast::iequals(req[http::field::expect], "100-continue");
+        prefers_heartbeat_ = prefers_heartbeat(req);
 
         auto target = classify(to_std(req.target()));
         if (target.kind == route_kind::stats)
@@ -1233,42 +1657,285 @@ private:
             break;
         }
 
-        if (s.close_after_response)
+        co_return co_await answer_step(s, candidate_id, account_id, note);
+    }
+
+    /// Answers a `respond` step: the head, the heartbeats, then the final body in the step's
+    /// framing, or the step's fault on the way. Returns false when the connection is over.
+    asio::awaitable<bool> answer_step(const step& s,
+                                      std::string_view candidate_id,
+                                      std::string_view account_id,
+                                      json::value* note)
+    {
+        if (s.connection_close)
         {
             keep_alive_ = false;
         }
-        // Bodies are built into a named variable before co_await: g++ 12 destroys a class
-        // temporary chosen by `?:` twice when the expression also suspends.
-        std::string body;
-        const bool success = s.status >= 200 && s.status < 300;
-        if (!success)
+        const auto framing = s.effective_framing();
+        if (framing == body_framing::close)
         {
-            if (s.body)
-            {
-                body = json::serialize(*s.body);
-            }
-            else
-            {
-                const std::string_view message = s.message ? *s.message : default_message(s.status);
-                body = error_body(s.status, message, &s);
-            }
-            co_return co_await respond(s.status, s.headers, body);
+            keep_alive_ = false; // the body ends with the connection
         }
 
-        // A 2xx step still creates the note; only the status line (and maybe body) differ.
+        const bool success = s.status >= 200 && s.status < 300;
+        const bool creates = success && s.finishes();
+
+        // 204 and 304 never carry a body or, for 204, a length (RFC 9110, 8.6); scenario
+        // validation keeps heartbeats and body faults away from them.
+        const unsigned line = s.line_status();
+        const bool has_body = line != 204 && line != 304;
+        const std::uint64_t beats = s.heartbeat_count();
+        std::uint64_t beats_to_send = beats;
+        if (s.stall_after_heartbeats)
+        {
+            beats_to_send = *s.stall_after_heartbeats;
+        }
+        else if (s.close_after_heartbeats)
+        {
+            beats_to_send = *s.close_after_heartbeats;
+        }
+
         json::value recorded = json::object();
         if (note)
         {
             recorded = std::move(*note);
         }
-        auto ids = srv_.record_note(candidate_id, account_id, std::move(recorded));
-        if (!ids)
+
+        // With nothing between the head and the body, the note is created before anything is
+        // sent, as for an unscripted request, so that a ledger failure can still be a 500.
+        std::optional<note_ids> ids;
+        const bool record_first = creates && beats == 0;
+        if (record_first)
         {
-            body = error_body(500, "The mock could not write its ledger");
-            co_return co_await respond(500, no_headers, body);
+            ids = srv_.record_note(candidate_id, account_id, std::move(recorded));
+            if (!ids)
+            {
+                const std::string failure = error_body(500, "The mock could not write its ledger");
+                co_return co_await respond(500, no_headers, failure);
+            }
         }
-        body = s.body ? json::serialize(*s.body) : created_body(*ids, &s);
-        co_return co_await respond(s.status, s.headers, body);
+
+        // A Content-Length must be known before the heartbeats, so that body is built first,
+        // with its ids reserved now and the note recorded once the heartbeats are over.
+        std::string body;
+        const bool body_first = framing == body_framing::content_length;
+        if (body_first)
+        {
+            if (success && !ids)
+            {
+                ids = srv_.next_ids();
+            }
+            if (has_body)
+            {
+                body = step_body(s, ids);
+            }
+        }
+
+        start_head(line, s.headers);
+        if (s.heartbeats && (s.heartbeats->force || prefers_heartbeat_))
+        {
+            out_ += "Preference-Applied: heartbeat\r\n";
+        }
+        switch (framing)
+        {
+        case body_framing::content_length:
+            if (has_body)
+            {
+                out_ += "Content-Length: ";
+                out_ += std::to_string(beats * s.heartbeat_bytes().size() + body.size());
+                out_ += "\r\n";
+            }
+            break;
+        case body_framing::chunked:
+            out_ += "Transfer-Encoding: chunked\r\n";
+            if (s.mix_heartbeats)
+            {
+                out_ += "Trailer: X-Trailer\r\n";
+            }
+            break;
+        case body_framing::close:
+            break;
+        }
+        end_head();
+
+        // The head goes out alone when anything comes between it and the body, as from a
+        // server that flushes its headers before the work is done.
+        const bool head_alone = beats > 0 || !s.finishes();
+        if (head_alone)
+        {
+            co_await send(out_);
+            if (closing_)
+            {
+                co_return false;
+            }
+        }
+
+        // A client that hangs up does not stop the "provider": the timeline goes on unsent,
+        // so whether the note exists never depends on when a write notices the hang-up.
+        for (std::uint64_t i = 0; i < beats_to_send; ++i)
+        {
+            if (i > 0)
+            {
+                const bool open = co_await pause(s.heartbeats->interval);
+                if (!open)
+                {
+                    co_return false;
+                }
+            }
+            const std::string unit = heartbeat_unit(s, framing, i);
+            co_await send(unit);
+            if (closing_)
+            {
+                co_return false;
+            }
+            if (!peer_gone_)
+            {
+                srv_.heartbeats_sent.fetch_add(1, std::memory_order_relaxed);
+            }
+        }
+
+        if (s.stall_after_heartbeats)
+        {
+            co_await stall_until_closed();
+            co_return false;
+        }
+        if (s.close_after_heartbeats)
+        {
+            co_await end_connection(s.close_notify);
+            co_return false;
+        }
+
+        // The body comes one interval after the last heartbeat, so that the gap between any
+        // two transmissions is the interval.
+        if (beats > 0)
+        {
+            const bool open = co_await pause(s.heartbeats->interval);
+            if (!open)
+            {
+                co_return false;
+            }
+        }
+
+        if (creates && !record_first)
+        {
+            std::optional<note_ids> created_ids;
+            if (ids)
+            {
+                created_ids = srv_.record_note(*ids, candidate_id, account_id, std::move(recorded));
+            }
+            else
+            {
+                created_ids = srv_.record_note(candidate_id, account_id, std::move(recorded));
+            }
+            if (!created_ids)
+            {
+                // The head is out: a 500 cannot be sent any more, so the connection dies.
+                close_now();
+                co_return false;
+            }
+            ids = std::move(created_ids);
+        }
+        if (peer_gone_)
+        {
+            close_now();
+            co_return false;
+        }
+        if (!body_first && has_body)
+        {
+            body = step_body(s, ids);
+        }
+
+        std::size_t cut = 0;
+        std::string wire = frame_body(s, framing, body, cut);
+        if (s.close_mid_body)
+        {
+            wire.resize(cut);
+        }
+        if (!head_alone)
+        {
+            wire.insert(0, out_); // one write, one TLS record, as respond() does
+        }
+        co_await send(wire);
+        if (closing_)
+        {
+            co_return false;
+        }
+        if (peer_gone_)
+        {
+            close_now();
+            co_return false;
+        }
+
+        if (s.close_mid_body || s.close_after_response)
+        {
+            co_await end_connection(s.close_notify);
+            co_return false;
+        }
+        if (!keep_alive_)
+        {
+            co_await close_gracefully();
+            co_return false;
+        }
+        co_return true;
+    }
+
+    /// Writes `bytes` unless the client has gone; a failed write marks it gone.
+    asio::awaitable<void> send(std::string_view bytes)
+    {
+        if (peer_gone_ || closing_ || bytes.empty())
+        {
+            co_return;
+        }
+        const auto result = co_await asio::async_write(
+            stream_, asio::buffer(bytes.data(), bytes.size()), use_nothrow);
+        if (std::get<0>(result))
+        {
+            peer_gone_ = true;
+        }
+    }
+
+    /// Waits on a timer (the thread serves others meanwhile). False once the server closes
+    /// the connection.
+    asio::awaitable<bool> pause(std::chrono::milliseconds how_long)
+    {
+        if (closing_)
+        {
+            co_return false;
+        }
+        if (how_long.count() > 0)
+        {
+            timer_.expires_after(how_long);
+            co_await timer_.async_wait(use_nothrow);
+        }
+        co_return !closing_;
+    }
+
+    /// Sends nothing more and keeps the connection until the client closes it or the server
+    /// stops (close_now() then fails the read). What the client sends is read and dropped.
+    asio::awaitable<void> stall_until_closed()
+    {
+        std::array<char, 512> sink;
+        while (!closing_ && !peer_gone_)
+        {
+            const auto result = co_await stream_.async_read_some(asio::buffer(sink), use_nothrow);
+            if (std::get<0>(result))
+            {
+                break;
+            }
+        }
+        close_now();
+    }
+
+    /// Closes after a scripted fault: abruptly (FIN; on TLS no close_notify, as a connection
+    /// that dies) unless `notify` asks for a proper TLS shutdown first.
+    asio::awaitable<void> end_connection(bool notify)
+    {
+        if (notify)
+        {
+            co_await close_gracefully();
+            co_return;
+        }
+        close_now();
     }
 
     asio::awaitable<bool> serve_stats()
@@ -1369,13 +2036,10 @@ private:
             400, no_headers, error_body(400, "Malformed HTTP request: " + ec.message()));
     }
 
-    /// Serializes and writes one response. Returns false when the connection is over.
-    asio::awaitable<bool>
-    respond(unsigned status, const header_list& headers, std::string_view body)
+    /// Starts a response head in `out_`: the status line, `Server`, the given headers and a
+    /// default `Content-Type`. The framing headers and end_head() are the caller's.
+    void start_head(unsigned status, const header_list& headers)
     {
-        // 204 and 304 never carry a body or, for 204, a length (RFC 9110, 8.6).
-        const bool has_body = status != 204 && status != 304;
-
         out_.clear();
         out_ += "HTTP/1.1 ";
         out_ += std::to_string(status);
@@ -1395,17 +2059,35 @@ private:
         {
             out_ += "Content-Type: application/json\r\n";
         }
+    }
+
+    /// Ends the head begun by start_head(): `Connection: close` when the connection ends after
+    /// this answer, the configured `Keep-Alive`, and the blank line.
+    void end_head()
+    {
+        if (!keep_alive_)
+        {
+            out_ += "Connection: close\r\n";
+        }
+        out_ += srv_.keep_alive_line();
+        out_ += "\r\n";
+    }
+
+    /// Serializes and writes one response. Returns false when the connection is over.
+    asio::awaitable<bool>
+    respond(unsigned status, const header_list& headers, std::string_view body)
+    {
+        // 204 and 304 never carry a body or, for 204, a length (RFC 9110, 8.6).
+        const bool has_body = status != 204 && status != 304;
+
+        start_head(status, headers);
         if (has_body)
         {
             out_ += "Content-Length: ";
             out_ += std::to_string(body.size());
             out_ += "\r\n";
         }
-        if (!keep_alive_)
-        {
-            out_ += "Connection: close\r\n";
-        }
-        out_ += "\r\n";
+        end_head();
         if (has_body)
         {
             out_ += body;
@@ -1466,6 +2148,41 @@ private:
         socket().close(ec);
         timer_.cancel();
         guard_.cancel();
+        idle_timer_.cancel();
+    }
+
+    /// Starts the idle watch for the next request, when `idle_close_ms` asks for one.
+    void arm_idle_close()
+    {
+        const auto limit = srv_.idle_close();
+        if (limit.count() == 0)
+        {
+            return;
+        }
+        awaiting_request_ = true;
+        idle_expired_ = false;
+        const auto generation = ++idle_generation_;
+        idle_timer_.expires_after(limit);
+        idle_timer_.async_wait([self = this->shared_from_this(), generation](const error_code& ec) {
+            self->on_idle_timeout(ec, generation);
+        });
+    }
+
+    void on_idle_timeout(const error_code& ec, std::uint64_t generation)
+    {
+        // Stale or beaten: the wait was re-armed, the request arrived, or some of its bytes
+        // have (Beast keeps a partial header in `buffer_`), or the connection is closing.
+        if (ec || closing_ || generation != idle_generation_ || !awaiting_request_ ||
+            buffer_.size() > 0)
+        {
+            return;
+        }
+
+        // Cancel the pending read rather than close under it: serve_one() then ends the
+        // connection with a proper TLS shutdown, which cannot run beside a pending read.
+        idle_expired_ = true;
+        error_code ignored;
+        socket().cancel(ignored);
     }
 
     void reset_now()
@@ -1478,13 +2195,19 @@ private:
 
     server_core& srv_;
     Stream stream_;
-    asio::steady_timer timer_; // scripted delays
-    asio::steady_timer guard_; // bounds close_gracefully()
+    asio::steady_timer timer_;      // scripted delays
+    asio::steady_timer guard_;      // bounds close_gracefully()
+    asio::steady_timer idle_timer_; // idle_close_ms between requests
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     std::string out_;
     bool keep_alive_ = true;
     bool expect_continue_ = false;
+    bool prefers_heartbeat_ = false; // the request carried `Prefer: heartbeat`
+    bool peer_gone_ = false;         // a write failed: the client has hung up
+    bool awaiting_request_ = false;  // the idle watch is on
+    bool idle_expired_ = false;      // the idle watch cancelled the read
+    std::uint64_t idle_generation_ = 0;
     bool closing_ = false;
 };
 
@@ -1516,6 +2239,24 @@ server_core::server_core(server_options opts)
             "server_options.api_key must be non-empty and free of control characters");
     }
     expected_authorization_ = "Basic " + base64_encode(opts_.api_key + ":");
+
+    if (opts_.idle_close_ms.count() < 0 || opts_.idle_close_ms.count() > max_delay_ms)
+    {
+        throw std::runtime_error("server_options.idle_close_ms must be from 0 to 3600000, got " +
+                                 std::to_string(opts_.idle_close_ms.count()));
+    }
+    if (opts_.keep_alive_header_s.count() < 0 ||
+        opts_.keep_alive_header_s.count() > max_keep_alive_s)
+    {
+        throw std::runtime_error(
+            "server_options.keep_alive_header_s must be from 0 to 86400, got " +
+            std::to_string(opts_.keep_alive_header_s.count()));
+    }
+    if (opts_.keep_alive_header_s.count() > 0)
+    {
+        keep_alive_line_ =
+            "Keep-Alive: timeout=" + std::to_string(opts_.keep_alive_header_s.count()) + "\r\n";
+    }
 
     if (opts_.tls)
     {
@@ -1781,6 +2522,8 @@ stats server_core::get_stats() const
     s.created = created.load(std::memory_order_relaxed);
     s.rejected = rejected.load(std::memory_order_relaxed);
     s.scripted = scripted.load(std::memory_order_relaxed);
+    s.heartbeats_sent = heartbeats_sent.load(std::memory_order_relaxed);
+    s.connections_closed_idle = connections_closed_idle.load(std::memory_order_relaxed);
     return s;
 }
 
@@ -1795,6 +2538,8 @@ std::string server_core::stats_json() const
     body["created"] = s.created;
     body["rejected"] = s.rejected;
     body["scripted"] = s.scripted;
+    body["heartbeats_sent"] = s.heartbeats_sent;
+    body["connections_closed_idle"] = s.connections_closed_idle;
     return json::serialize(body);
 }
 
@@ -1871,7 +2616,14 @@ std::optional<note_ids> server_core::record_note(std::string_view candidate_id,
                                                  std::string_view account_id,
                                                  json::value note)
 {
-    auto ids = next_ids();
+    return record_note(next_ids(), candidate_id, account_id, std::move(note));
+}
+
+std::optional<note_ids> server_core::record_note(note_ids ids,
+                                                 std::string_view candidate_id,
+                                                 std::string_view account_id,
+                                                 json::value note)
+{
 
     // The line is built before taking the lock; ids never need escaping.
     std::string line;

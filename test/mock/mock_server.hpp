@@ -17,6 +17,7 @@
 
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -60,6 +61,17 @@ struct server_options
 
     /// Number of threads running the server's `io_context`, 1 to 256.
     unsigned threads = 1;
+
+    /// Close a connection that has been waiting this long for its next request without
+    /// receiving a byte of it (new connections included, once the TLS handshake is done).
+    /// TLS connections are closed with `close_notify`. Zero: never. 0 to 3600000 ms.
+    /// A request that has started to arrive is not timed.
+    std::chrono::milliseconds idle_close_ms{0};
+
+    /// When non-zero, every response carries `Keep-Alive: timeout=S`. It only announces: the
+    /// server closes idle connections according to `idle_close_ms`, so a test can make the two
+    /// disagree. 0 to 86400 s.
+    std::chrono::seconds keep_alive_header_s{0};
 };
 
 /// Counters since the server was constructed. A snapshot; each field is read atomically.
@@ -86,6 +98,14 @@ struct stats
 
     /// Requests handled by a scenario step (any status or action).
     std::uint64_t scripted = 0;
+
+    /// Heartbeats written by scenario steps (`heartbeats.count` per answered step, fewer when a
+    /// step stalls or closes first, or when the client has gone). Bytes mixed into the body's
+    /// first chunk by `mix_heartbeats` are not counted.
+    std::uint64_t heartbeats_sent = 0;
+
+    /// Connections closed by the server because they were idle for `idle_close_ms`.
+    std::uint64_t connections_closed_idle = 0;
 };
 
 /// One created note, as recorded in the ledger.
