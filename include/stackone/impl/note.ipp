@@ -7,6 +7,7 @@
 #include <stackone/detail/json_write.hpp>
 #include <stackone/note.hpp>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/throw_exception.hpp>
 
