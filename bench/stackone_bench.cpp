@@ -532,6 +532,8 @@ int run(const bench_config& given)
         pin_current_thread(cfg.client_cpu);
 
     stackone::client_options opts;
+    // The client runs on one thread here: no strand needed.
+    opts.thread_safe = false;
     opts.base_url = cfg.url;
     opts.api_key = api_key;
     opts.account_id = cfg.account_id;

@@ -353,6 +353,8 @@ void add_import_options(CLI::App& cmd, import_args& args)
 client_options make_client_options(const common_args& args, logger log)
 {
     client_options opts;
+    // The CLI runs one io_context on one thread: the client needs no strand.
+    opts.thread_safe = false;
 
     // Where and as whom.
     check_base_url(args.base_url);

@@ -69,12 +69,13 @@ STACKONE_DECL void start_shutdown(std::shared_ptr<client_impl> impl,
  * @brief A client of StackOne's "Create Candidate Note" call.
  *
  * Holds the options, a pool of keep-alive connections to the base URL's origin, and the TLS
- * context. Calls may run concurrently; all of a client's I/O runs on one internal strand of the
- * executor it was built with.
+ * context. Calls may run concurrently; with `client_options::thread_safe` (the default) all of
+ * a client's I/O runs on one internal strand of the executor it was built with.
  *
  * @par Thread safety
- * Distinct objects: safe. Shared objects: the asynchronous functions may be called from any
- * thread; the strand serializes the work.
+ * Distinct objects: safe. Shared objects: with `thread_safe` the asynchronous functions may be
+ * called from any thread and the strand serializes the work; without it, the client must be
+ * used from one thread only.
  *
  * @par Example
  * @code

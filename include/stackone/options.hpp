@@ -155,6 +155,11 @@ struct client_options
     /// StackOne documents 1000 requests per minute per key.
     double requests_per_minute = 0;
 
+    /// Run the client's I/O on an internal strand, so that it may be used from the threads of a
+    /// multi-threaded executor. false: every use of the client must happen on one thread (an
+    /// io_context run by one thread), which saves a strand hop per operation.
+    bool thread_safe = true;
+
     pool_options pool;
     retry_options retry;
     retry_budget_options retry_budget;

@@ -82,10 +82,13 @@ class client_impl : public std::enable_shared_from_this<client_impl>
 {
 public:
     client_impl(asio::any_io_executor ex, client_options opts, origin o)
-        : executor_(ex), strand_(asio::make_strand(ex)), opts_(std::move(opts)),
-          origin_(std::move(o)), tls_context_(asio::ssl::context::tls_client),
-          rng_(std::random_device{}()), budget_(opts_.retry_budget),
-          pacer_(opts_.requests_per_minute)
+        : executor_(ex),
+          // A strand only when the client may be used from several threads: on a
+          // single-threaded io_context it would cost allocations on every operation.
+          io_ex_(opts.thread_safe ? io_executor_type(asio::make_strand(ex)) : ex),
+          opts_(std::move(opts)), origin_(std::move(o)),
+          tls_context_(asio::ssl::context::tls_client), rng_(std::random_device{}()),
+          budget_(opts_.retry_budget), pacer_(opts_.requests_per_minute)
     {
         if (opts_.user_agent.empty())
             opts_.user_agent = std::string("stackone-notes-cpp/") + STACKONE_NOTES_VERSION;
@@ -100,7 +103,7 @@ public:
     const origin& target() const noexcept { return origin_; }
     const std::string& fixed_headers() const noexcept { return fixed_headers_; }
     const asio::any_io_executor& executor() const noexcept { return executor_; }
-    const strand_type& strand() const noexcept { return strand_; }
+    const io_executor_type& io_executor() const noexcept { return io_ex_; }
 
     pool_stats stats() const
     {
@@ -160,7 +163,7 @@ public:
             }
             // close_notify for each TLS stream, all at once, each bounded by a second.
             asio::co_spawn(
-                strand_,
+                io_ex_,
                 [conn = std::move(c)]() -> asio::awaitable<void> {
                     conn->tcp().expires_after(std::chrono::seconds(1));
                     co_await conn->tls().async_shutdown(tuple_awaitable);
@@ -173,7 +176,7 @@ public:
         for (auto* w : waiters_)
             w->timer.cancel();
 
-        asio::steady_timer drained(strand_, deadline_from(steady_clock::now(), grace));
+        asio::steady_timer drained(io_ex_, deadline_from(steady_clock::now(), grace));
         if (!active_calls_.empty())
         {
             drain_timer_ = &drained;
@@ -245,7 +248,7 @@ private:
     }
 
     asio::any_io_executor executor_;
-    strand_type strand_;
+    io_executor_type io_ex_;
     client_options opts_;
     origin origin_;
     std::string fixed_headers_;
@@ -403,7 +406,7 @@ client_impl::acquire(call_state& st, steady_clock::time_point deadline)
         }
 
         // At the bound: wait in line. release() hands over a connection or a free slot.
-        pool_waiter waiter{asio::steady_timer(strand_, deadline), nullptr, false};
+        pool_waiter waiter{asio::steady_timer(io_ex_, deadline), nullptr, false};
         waiters_.push_back(&waiter);
         update_stats([](pool_stats& s) { ++s.waiters; });
         st.sleeping = &waiter.timer;
@@ -450,7 +453,7 @@ client_impl::connect(call_state& st, steady_clock::time_point deadline)
         return acquired{code, std::move(detail), nullptr, false};
     };
 
-    asio::ip::tcp::resolver resolver(strand_);
+    asio::ip::tcp::resolver resolver(io_ex_);
     auto [rec, endpoints] = co_await resolver.async_resolve(
         origin_.host, std::to_string(origin_.port), tuple_awaitable);
     if (st.cancelled)
@@ -458,7 +461,7 @@ client_impl::connect(call_state& st, steady_clock::time_point deadline)
     if (rec)
         co_return fail(errc::resolve_failed, rec.message());
 
-    auto c = std::make_unique<connection>(strand_, origin_.tls ? &tls_context_ : nullptr);
+    auto c = std::make_unique<connection>(io_ex_, origin_.tls ? &tls_context_ : nullptr);
     st.active = c.get();
 
     // Every resolved address is tried in turn, all within the connect timeout.
@@ -727,7 +730,7 @@ client_impl::run_attempt(call_state& st,
 inline asio::awaitable<bool> client_impl::sleep_until(call_state& st,
                                                       steady_clock::time_point until)
 {
-    asio::steady_timer timer(strand_, until);
+    asio::steady_timer timer(io_ex_, until);
     st.sleeping = &timer;
     co_await timer.async_wait(tuple_awaitable);
     st.sleeping = nullptr;
@@ -896,7 +899,7 @@ inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> s
 
     auto handler = std::move(st->handler);
     auto result = std::move(st->result);
-    auto handler_ex = asio::get_associated_executor(handler, strand_);
+    auto handler_ex = asio::get_associated_executor(handler, io_ex_);
     asio::dispatch(handler_ex,
                    [handler = std::move(handler), final_ec, result = std::move(result)]() mutable {
                        std::move(handler)(final_ec, std::move(result));
@@ -964,7 +967,7 @@ detail::start_call(std::shared_ptr<client_impl> impl, prepared_call call, create
     {
         create_result result;
         result.diag.detail = std::move(call.detail);
-        asio::post(impl->strand(),
+        asio::post(impl->io_executor(),
                    [handler_ex,
                     handler = std::move(handler),
                     ec = call.ec,
@@ -988,19 +991,19 @@ detail::start_call(std::shared_ptr<client_impl> impl, prepared_call call, create
         slot.assign([impl, weak](asio::cancellation_type type) {
             if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none)
                 return;
-            asio::post(impl->strand(), [impl, weak] {
+            asio::post(impl->io_executor(), [impl, weak] {
                 if (auto s = weak.lock(); s && s->handler)
                     impl->cancel(*s);
             });
         });
     }
 
-    asio::co_spawn(impl->strand(), impl->run_call(st), [impl, st](std::exception_ptr ep) {
+    asio::co_spawn(impl->io_executor(), impl->run_call(st), [impl, st](std::exception_ptr ep) {
         // Only a bug can throw out of run_call; the caller still gets an answer.
         if (ep && st->handler)
         {
             auto h = std::move(st->handler);
-            auto ex = asio::get_associated_executor(h, impl->strand());
+            auto ex = asio::get_associated_executor(h, impl->io_executor());
             asio::dispatch(ex, [h = std::move(h)]() mutable {
                 std::move(h)(errc::internal_error, create_result{});
             });
@@ -1012,11 +1015,11 @@ STACKONE_DECL void detail::start_shutdown(std::shared_ptr<client_impl> impl,
                                           std::chrono::milliseconds grace,
                                           shutdown_handler handler)
 {
-    auto strand = impl->strand();
+    auto strand = impl->io_executor();
     asio::co_spawn(strand,
                    impl->shutdown(grace),
                    [impl, handler = std::move(handler)](std::exception_ptr ep) mutable {
-                       auto ex = asio::get_associated_executor(handler, impl->strand());
+                       auto ex = asio::get_associated_executor(handler, impl->io_executor());
                        const error_code ec =
                            ep ? make_error_code(errc::internal_error) : error_code();
                        asio::dispatch(ex, [handler = std::move(handler), ec]() mutable {
@@ -1044,7 +1047,7 @@ STACKONE_DECL client::~client()
     // Idle connections are closed on the strand; calls in flight keep the state alive and
     // finish normally.
     auto impl = std::move(impl_);
-    boost::asio::dispatch(impl->strand(), [impl] { impl->shut_down(); });
+    boost::asio::dispatch(impl->io_executor(), [impl] { impl->shut_down(); });
 }
 
 STACKONE_DECL client::executor_type client::get_executor() const noexcept

@@ -22,18 +22,20 @@ namespace stackone::detail {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
-using strand_type = asio::strand<asio::any_io_executor>;
+// Where a client's I/O runs: a strand of the user's executor (client_options::thread_safe), or
+// the executor itself.
+using io_executor_type = asio::any_io_executor;
 using steady_clock = std::chrono::steady_clock;
 
 class connection
 {
 public:
-    connection(const strand_type& strand, asio::ssl::context* tls_context)
+    connection(const io_executor_type& ex, asio::ssl::context* tls_context)
     {
         if (tls_context)
-            tls_.emplace(strand, *tls_context);
+            tls_.emplace(ex, *tls_context);
         else
-            tcp_.emplace(strand);
+            tcp_.emplace(ex);
     }
 
     bool is_tls() const noexcept { return tls_.has_value(); }
