@@ -35,6 +35,7 @@ struct mock_setup
     std::string cert = "server.pem";
     std::string key = "server.key";
     const char* scenario = nullptr;
+    std::chrono::milliseconds idle_close{0}; // the server closes connections idle this long
 };
 
 inline mock::server_options mock_options(const mock_setup& s)
@@ -49,16 +50,14 @@ inline mock::server_options mock_options(const mock_setup& s)
     }
     if (s.scenario)
         o.scenario = boost::json::parse(s.scenario);
+    o.idle_close_ms = s.idle_close;
     return o;
 }
 
 // A started mock server and the options of a client that trusts it.
 struct mock_fixture
 {
-    explicit mock_fixture(mock_setup s = {}) : server(mock_options(s))
-    {
-        server.start();
-    }
+    explicit mock_fixture(mock_setup s = {}) : server(mock_options(s)) { server.start(); }
 
     client_options client_opts() const
     {

@@ -114,6 +114,8 @@ BOOST_DATA_TEST_CASE(silence_longer_than_the_gap_is_a_heartbeat_timeout,
     const auto out = create(io, c, "quiet-1");
     BOOST_TEST(out.ec == make_error_code(errc::heartbeat_timeout));
     BOOST_TEST(out.result.diag.may_have_been_processed);
+    BOOST_TEST(out.result.heartbeat_applied);
+    BOOST_TEST(out.result.heartbeat_bytes >= 2u);
     BOOST_TEST(out.result.diag.attempts == 1); // not retried
     BOOST_TEST(f.server.get_stats().requests == 1u);
     // Heartbeats re-armed the 1.5 s gap (so more than one gap passed), and the silence ended

@@ -141,6 +141,29 @@ BOOST_AUTO_TEST_CASE(old_connections_are_retired_by_lifetime)
     BOOST_TEST(c.stats().connections_opened == 2u);
 }
 
+BOOST_DATA_TEST_CASE(server_closing_idle_connections_is_noticed_before_reuse,
+                     boost::unit_test::data::make({false, true}),
+                     tls)
+{
+    mock_fixture f(mock_setup{.tls = tls, .idle_close = std::chrono::milliseconds(1000)});
+    auto& server = f.server;
+    asio::io_context io;
+    client c(io, f.client_opts());
+
+    BOOST_TEST(!create_one(io, c, "c-1"));
+    // The server closes the idle connection after 1 s; the next call comes at 2 s.
+    asio::steady_timer later(io, std::chrono::seconds(2));
+    later.wait();
+    BOOST_TEST(!create_one(io, c, "c-2"));
+
+    BOOST_TEST(server.get_stats().connections_closed_idle == 1u);
+    BOOST_TEST(c.stats().retired_closed_by_peer == 1u);
+    BOOST_TEST(c.stats().connections_opened == 2u);
+    // Nothing was replayed: one request per call.
+    BOOST_TEST(server.get_stats().requests == 2u);
+    BOOST_TEST(server.ledger().size() == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(second_tls_connection_resumes_the_session)
 {
     mock_fixture f(mock_setup{.tls = true});

@@ -679,6 +679,14 @@ client_impl::run_attempt(call_state& st,
     st.active = nullptr;
     if (rec)
     {
+        // What arrived before the failure still tells whether heartbeats were flowing.
+        st.result.heartbeat_bytes = parser->get().body().heartbeat_bytes;
+        if (parser->is_header_done())
+        {
+            st.result.heartbeat_applied = parser->get()[http::field::preference_applied].find(
+                                              "heartbeat") != std::string_view::npos;
+            st.result.diag.http_status = static_cast<int>(parser->get().result_int());
+        }
         release(std::move(conn), false);
         if (st.cancelled)
             co_return attempt_result{errc::cancelled, {}, false};
