@@ -272,6 +272,8 @@ inline bool is_blank(std::string_view line)
 }
 
 // One of `concurrency` workers: takes lines until the input ends, one call at a time.
+// TODO(#6): journal each line before its call and its result after, so that --resume can skip
+// done lines and mark the ones in flight `unknown` after a crash.
 inline asio::awaitable<void> import_worker(import_run& run, asio::cancellation_signal& signal)
 {
     std::string line;

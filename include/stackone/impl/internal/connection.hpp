@@ -24,6 +24,8 @@ namespace beast = boost::beast;
 
 // Where a client's I/O runs: a strand of the user's executor (client_options::thread_safe), or
 // the executor itself.
+// TODO(#3): a concrete executor type on the hot path; the type-erased one allocates on many
+// operations (bench/README.md, "Where the client's time goes").
 using io_executor_type = asio::any_io_executor;
 using steady_clock = std::chrono::steady_clock;
 
