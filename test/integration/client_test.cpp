@@ -47,10 +47,12 @@ call_outcome create(asio::io_context& io,
 
 const char* const error_scenario = R"({"rules": [
     {"candidate_id": "^e400-", "steps": [{"status": 400, "message": "Bad input", "times": 0,
-        "provider_errors": [{"status": 400, "url": "https://provider.invalid/n", "raw": {"e": 1}}]}]},
+        "provider_errors": [{"status": 400, "url": "https://provider.invalid/n",
+                             "raw": {"e": 1}}]}]},
     {"candidate_id": "^e401-", "steps": [{"status": 401, "message": "Bad key", "times": 0}]},
     {"candidate_id": "^e403-", "steps": [{"status": 403, "message": "Missing scope", "times": 0}]},
-    {"candidate_id": "^e404-", "steps": [{"status": 404, "message": "No such candidate", "times": 0}]},
+    {"candidate_id": "^e404-", "steps": [{"status": 404, "message": "No such candidate",
+                                          "times": 0}]},
     {"candidate_id": "^e408-", "steps": [{"status": 408, "message": "Timed out", "times": 0}]},
     {"candidate_id": "^e409-", "steps": [{"status": 409, "message": "Exists", "times": 0}]},
     {"candidate_id": "^e412-", "steps": [{"status": 412, "message": "Disabled", "times": 0}]},
@@ -61,9 +63,11 @@ const char* const error_scenario = R"({"rules": [
     {"candidate_id": "^e500-", "steps": [{"status": 500, "message": "Oops", "times": 0}]},
     {"candidate_id": "^e501-", "steps": [{"status": 501, "message": "Not supported", "times": 0}]},
     {"candidate_id": "^e502-", "steps": [{"status": 502, "message": "Provider down", "times": 0}]},
-    {"candidate_id": "^rl-", "steps": [{"status": 429, "headers": {"Retry-After": "1"}, "times": 2}]},
+    {"candidate_id": "^rl-", "steps": [{"status": 429, "headers": {"Retry-After": "1"},
+                                       "times": 2}]},
     {"candidate_id": "^t408-", "steps": [{"status": 408, "headers": {"Retry-After": "0"}}]},
-    {"candidate_id": "^slow-", "steps": [{"status": 429, "headers": {"Retry-After": "5"}, "times": 0}]},
+    {"candidate_id": "^slow-", "steps": [{"status": 429, "headers": {"Retry-After": "5"},
+                                         "times": 0}]},
     {"candidate_id": "^drop-", "steps": [{"action": "close_after_read", "times": 0}]},
     {"candidate_id": "^reset-", "steps": [{"action": "reset", "times": 0}]}
 ]})";
