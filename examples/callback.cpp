@@ -5,6 +5,8 @@
 // Environment: STACKONE_API_KEY and STACKONE_ACCOUNT_ID (required), STACKONE_BASE_URL (default
 // https://api.stackone.com), STACKONE_CA_FILE (optional PEM file of extra trusted CAs).
 //
+#include "example_env.hpp"
+
 #include <stackone/client.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -16,29 +18,17 @@
 
 namespace asio = boost::asio;
 
-namespace {
-
-std::string env_or(const char* name, const char* fallback)
-{
-    const char* value = std::getenv(name);
-    return value && *value ? value : fallback;
-}
-
-} // namespace
+namespace {} // namespace
 
 int main(int argc, char** argv)
 {
-    // Secrets come from the environment, never from the command line (visible in `ps`).
-    stackone::client_options options;
-    options.api_key = env_or("STACKONE_API_KEY", "");
-    options.account_id = env_or("STACKONE_ACCOUNT_ID", "");
-    options.base_url = env_or("STACKONE_BASE_URL", "https://api.stackone.com");
-    options.tls.ca_file = env_or("STACKONE_CA_FILE", "");
-    if (options.api_key.empty() || options.account_id.empty())
+    // Key, account, base URL and CA file come from the environment (example_env.hpp).
+    auto env_options = example::options_from_env();
+    if (!env_options)
     {
-        std::cerr << "set STACKONE_API_KEY and STACKONE_ACCOUNT_ID\n";
         return 2;
     }
+    stackone::client_options options = std::move(*env_options);
     const std::string candidate_id = argc > 1 ? argv[1] : "cand-example-1";
     const std::string text = argc > 2 ? argv[2] : "Strong phone screen; move to onsite.";
 

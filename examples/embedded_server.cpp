@@ -9,6 +9,8 @@
 // Environment: STACKONE_API_KEY and STACKONE_ACCOUNT_ID (required), STACKONE_BASE_URL (default
 // https://api.stackone.com), STACKONE_CA_FILE (optional PEM file of extra trusted CAs).
 //
+#include "example_env.hpp"
+
 #include <stackone/client.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -40,12 +42,6 @@ using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
 
 namespace {
-
-std::string env_or(const char* name, const char* fallback)
-{
-    const char* value = std::getenv(name);
-    return value && *value ? value : fallback;
-}
 
 /// What the handlers share. One thread runs everything, so nothing needs a lock.
 struct server
@@ -194,17 +190,13 @@ asio::awaitable<void> serve(tcp::acceptor& acceptor, stackone::client& client)
 
 int main(int argc, char** argv)
 {
-    // Secrets come from the environment, never from the command line (visible in `ps`).
-    stackone::client_options options;
-    options.api_key = env_or("STACKONE_API_KEY", "");
-    options.account_id = env_or("STACKONE_ACCOUNT_ID", "");
-    options.base_url = env_or("STACKONE_BASE_URL", "https://api.stackone.com");
-    options.tls.ca_file = env_or("STACKONE_CA_FILE", "");
-    if (options.api_key.empty() || options.account_id.empty())
+    // Key, account, base URL and CA file come from the environment (example_env.hpp).
+    auto env_options = example::options_from_env();
+    if (!env_options)
     {
-        std::cerr << "set STACKONE_API_KEY and STACKONE_ACCOUNT_ID\n";
         return 2;
     }
+    stackone::client_options options = std::move(*env_options);
     const auto port = static_cast<unsigned short>(argc > 1 ? std::atoi(argv[1]) : 0);
 
     try

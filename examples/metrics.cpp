@@ -9,6 +9,8 @@
 // TODO(#7): per-attempt observer hook. Logs are text; a hook called once per attempt (status,
 // latency, retry delay, connection reused or not) would let programs feed real metrics.
 //
+#include "example_env.hpp"
+
 #include <stackone/client.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -24,12 +26,6 @@
 namespace asio = boost::asio;
 
 namespace {
-
-std::string env_or(const char* name, const char* fallback)
-{
-    const char* value = std::getenv(name);
-    return value && *value ? value : fallback;
-}
 
 asio::awaitable<int> create_some(stackone::client& client, int count)
 {
@@ -67,17 +63,13 @@ asio::awaitable<int> create_some(stackone::client& client, int count)
 
 int main(int argc, char** argv)
 {
-    // Secrets come from the environment, never from the command line (visible in `ps`).
-    stackone::client_options options;
-    options.api_key = env_or("STACKONE_API_KEY", "");
-    options.account_id = env_or("STACKONE_ACCOUNT_ID", "");
-    options.base_url = env_or("STACKONE_BASE_URL", "https://api.stackone.com");
-    options.tls.ca_file = env_or("STACKONE_CA_FILE", "");
-    if (options.api_key.empty() || options.account_id.empty())
+    // Key, account, base URL and CA file come from the environment (example_env.hpp).
+    auto env_options = example::options_from_env();
+    if (!env_options)
     {
-        std::cerr << "set STACKONE_API_KEY and STACKONE_ACCOUNT_ID\n";
         return 2;
     }
+    stackone::client_options options = std::move(*env_options);
     const int count = argc > 1 ? std::atoi(argv[1]) : 3;
 
     // The logger is a value in the options: a level and a sink. Records below the level are
