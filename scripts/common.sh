@@ -42,6 +42,9 @@ build_all() {
     if [ -d /usr/lib/ccache ]; then
         export PATH="/usr/lib/ccache:$PATH"
         export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+        # Hits across checkouts in other folders (CI clones elsewhere): paths are made relative
+        # to the checkout, and the working directory is left out of the hash.
+        export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1
     fi
     if [ ! -f "$ROOT/build/build.ninja" ]; then
         meson setup "$ROOT/build" "$ROOT" -Dwerror=true >/dev/null
