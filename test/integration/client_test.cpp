@@ -27,24 +27,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-call_outcome create(asio::io_context& io,
-                    client& c,
-                    std::string_view candidate_id,
-                    const note& n = note::from_text("Strong phone screen."),
-                    const call_options& opts = {})
-{
-    call_outcome out;
-    bool done = false;
-    c.async_create_candidate_note(candidate_id, n, opts, [&](error_code ec, create_result r) {
-        out = call_outcome{ec, std::move(r)};
-        done = true;
-    });
-    io.run();
-    io.restart();
-    BOOST_TEST_REQUIRE(done);
-    return out;
-}
-
 const char* const error_scenario = R"({"rules": [
     {"candidate_id": "^e400-", "steps": [{"status": 400, "message": "Bad input", "times": 0,
         "provider_errors": [{"status": 400, "url": "https://provider.invalid/n",
@@ -111,10 +93,18 @@ BOOST_DATA_TEST_CASE(every_documented_error_status_is_typed_with_the_server_mess
     client c(io, opts);
 
     const std::pair<int, const char*> expected[] = {
-        {400, "Bad input"}, {401, "Bad key"},     {403, "Missing scope"},
-        {404, "No such candidate"}, {408, "Timed out"}, {409, "Exists"},
-        {412, "Disabled"},  {422, "Provider rejected"}, {429, "Slow down"},
-        {500, "Oops"},      {501, "Not supported"},     {502, "Provider down"},
+        {400, "Bad input"},
+        {401, "Bad key"},
+        {403, "Missing scope"},
+        {404, "No such candidate"},
+        {408, "Timed out"},
+        {409, "Exists"},
+        {412, "Disabled"},
+        {422, "Provider rejected"},
+        {429, "Slow down"},
+        {500, "Oops"},
+        {501, "Not supported"},
+        {502, "Provider down"},
     };
     for (const auto& [status, message] : expected)
     {
@@ -159,9 +149,8 @@ BOOST_AUTO_TEST_CASE(coroutine_api_throws_error_with_diagnostics)
 
 BOOST_AUTO_TEST_CASE(untrusted_ca_fails_and_the_server_sees_no_request)
 {
-    mock_fixture f(mock_setup{.tls = true,
-                              .cert = "untrusted-server.pem",
-                              .key = "untrusted-server.key"});
+    mock_fixture f(
+        mock_setup{.tls = true, .cert = "untrusted-server.pem", .key = "untrusted-server.key"});
     asio::io_context io;
     client c(io, f.client_opts());
     const auto out = create(io, c, "cand-1");

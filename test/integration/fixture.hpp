@@ -16,6 +16,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace stackone::test {
 
@@ -93,12 +94,33 @@ T run_coroutine(boost::asio::io_context& io, F make)
     return std::move(*value);
 }
 
-// The outcome of one call: its code and result.
+// The outcome of one call: its code, its result and how long it took.
 struct call_outcome
 {
     error_code ec;
     create_result result;
+    std::chrono::steady_clock::duration took{};
 };
+
+// Creates one note and runs @p io until the call has completed.
+inline call_outcome create(boost::asio::io_context& io,
+                           client& c,
+                           std::string_view candidate_id,
+                           const note& n = note::from_text("Strong phone screen."),
+                           const call_options& opts = {})
+{
+    call_outcome out;
+    bool done = false;
+    const auto started = std::chrono::steady_clock::now();
+    c.async_create_candidate_note(candidate_id, n, opts, [&](error_code ec, create_result r) {
+        out = call_outcome{ec, std::move(r), std::chrono::steady_clock::now() - started};
+        done = true;
+    });
+    io.run();
+    io.restart();
+    BOOST_TEST_REQUIRE(done);
+    return out;
+}
 
 } // namespace stackone::test
 

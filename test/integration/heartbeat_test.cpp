@@ -16,7 +16,6 @@ using namespace stackone::test;
 namespace asio = boost::asio;
 namespace bdata = boost::unit_test::data;
 using namespace std::chrono_literals;
-using steady = std::chrono::steady_clock;
 
 namespace {
 
@@ -47,28 +46,6 @@ const char* const heartbeat_scenario = R"({"rules": [
     {"candidate_id": "^endless-", "steps": [{"status_line": 200, "status": 201, "times": 0,
         "heartbeats": {"count": 100000, "interval_ms": 0, "bytes": "\n\n\n\n\n\n\n\n"}}]}
 ]})";
-
-struct outcome
-{
-    error_code ec;
-    create_result result;
-    steady::duration took;
-};
-
-outcome create(asio::io_context& io, client& c, const std::string& id, call_options opts = {})
-{
-    outcome out;
-    const auto started = steady::now();
-    c.async_create_candidate_note(
-        id, note::from_text("slow provider"), opts, [&](error_code ec, create_result r) {
-            out.ec = ec;
-            out.result = std::move(r);
-            out.took = steady::now() - started;
-        });
-    io.run();
-    io.restart();
-    return out;
-}
 
 client_options heartbeat_opts(const mock_fixture& f)
 {
@@ -132,7 +109,7 @@ BOOST_DATA_TEST_CASE(overall_deadline_is_not_rearmed_by_heartbeats, bdata::make(
     client c(io, heartbeat_opts(f));
     call_options opts;
     opts.deadline = 4s;
-    const auto out = create(io, c, "long-2", opts);
+    const auto out = create(io, c, "long-2", note::from_text("slow provider"), opts);
     BOOST_TEST(out.ec == make_error_code(errc::deadline_exceeded));
     BOOST_TEST(out.result.diag.may_have_been_processed);
     BOOST_TEST((out.took >= 3900ms));

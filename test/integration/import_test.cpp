@@ -39,8 +39,7 @@ import_run_result run_import_text(mock_fixture& f, const std::string& input, std
     import_options opts;
     opts.concurrency = conc;
     import_run_result r;
-    r.summary = run_coroutine<import_summary>(
-        io, [&]() { return run_import(c, in, out, opts); });
+    r.summary = run_coroutine<import_summary>(io, [&]() { return run_import(c, in, out, opts); });
     std::istringstream lines(out.str());
     for (std::string line; std::getline(lines, line);)
         r.results.push_back(json::parse(line).as_object());
@@ -61,15 +60,14 @@ BOOST_DATA_TEST_CASE(malformed_lines_are_rejected_by_number_and_the_rest_created
     for (std::size_t line = 1; line <= 200; ++line)
     {
         if (line == 17)
-            input += "{\"candidate_id\": \"c-17\", \"body\": \n";   // cut short
+            input += "{\"candidate_id\": \"c-17\", \"body\": \n"; // cut short
         else if (line == 100)
             input += "{\"body\": \"no candidate\"}\n";
         else if (line == 200)
             input += "[\"not\", \"an object\"]\n";
         else
-            input += R"({"candidate_id":"c-)" + std::to_string(line) +
-                     R"(","key":"k-)" + std::to_string(line) +
-                     R"(","body":"note )" + std::to_string(line) + "\"}\n";
+            input += R"({"candidate_id":"c-)" + std::to_string(line) + R"(","key":"k-)" +
+                     std::to_string(line) + R"(","body":"note )" + std::to_string(line) + "\"}\n";
     }
 
     const auto r = run_import_text(f, input, 8);
@@ -111,8 +109,10 @@ BOOST_DATA_TEST_CASE(malformed_lines_are_rejected_by_number_and_the_rest_created
 BOOST_AUTO_TEST_CASE(lines_naming_their_account_use_it)
 {
     mock_fixture f;
-    const auto r = run_import_text(
-        f, R"({"candidate_id":"c-1","account_id":"acc-other","body":"x"})" "\n", 2);
+    const auto r = run_import_text(f,
+                                   R"({"candidate_id":"c-1","account_id":"acc-other","body":"x"})"
+                                   "\n",
+                                   2);
     BOOST_TEST(r.summary.created == 1u);
     const auto ledger = f.server.ledger();
     BOOST_TEST_REQUIRE(ledger.size() == 1u);
@@ -124,8 +124,10 @@ BOOST_AUTO_TEST_CASE(server_refusals_are_failed_and_not_in_the_ledger)
     mock_fixture f(mock_setup{.scenario = R"({"rules": [
         {"candidate_id": "^bad", "steps": [{"status": 422, "message": "no", "times": 0}]}]})"});
     const auto r = run_import_text(f,
-                                   R"({"candidate_id":"bad-1","body":"x"})" "\n"
-                                   R"({"candidate_id":"good-1","body":"y"})" "\n",
+                                   R"({"candidate_id":"bad-1","body":"x"})"
+                                   "\n"
+                                   R"({"candidate_id":"good-1","body":"y"})"
+                                   "\n",
                                    2);
     BOOST_TEST(r.summary.created == 1u);
     BOOST_TEST(r.summary.failed == 1u);
@@ -153,7 +155,9 @@ BOOST_AUTO_TEST_CASE(cancelling_an_import_stops_reading_and_reports_every_line_t
                                              "times": 0}]}]})"});
     std::string input;
     for (int i = 1; i <= 50; ++i)
-        input += R"({"candidate_id":"slow-)" + std::to_string(i) + R"(","body":"x"})" "\n";
+        input += R"({"candidate_id":"slow-)" + std::to_string(i) +
+                 R"(","body":"x"})"
+                 "\n";
 
     asio::io_context io;
     client c(io, f.client_opts());
@@ -163,13 +167,13 @@ BOOST_AUTO_TEST_CASE(cancelling_an_import_stops_reading_and_reports_every_line_t
     opts.concurrency = 4;
     asio::cancellation_signal stop;
     std::optional<import_summary> summary;
-    asio::co_spawn(io,
-                   run_import(c, in, out, opts),
-                   asio::bind_cancellation_slot(stop.slot(),
-                                                [&](std::exception_ptr e, import_summary s) {
-                                                    BOOST_TEST(!e);
-                                                    summary = s;
-                                                }));
+    asio::co_spawn(
+        io,
+        run_import(c, in, out, opts),
+        asio::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr e, import_summary s) {
+            BOOST_TEST(!e);
+            summary = s;
+        }));
     // Cancel once the first four calls were answered 429 and are waiting out Retry-After.
     asio::steady_timer poll(io);
     std::function<void()> wait_for_requests = [&] {
@@ -201,7 +205,11 @@ BOOST_AUTO_TEST_CASE(cancelling_an_import_stops_reading_and_reports_every_line_t
 BOOST_AUTO_TEST_CASE(blank_lines_are_skipped_without_a_result)
 {
     mock_fixture f;
-    const auto r = run_import_text(f, "\n" R"({"candidate_id":"c-1","body":"x"})" "\n\n  \n", 2);
+    const auto r = run_import_text(f,
+                                   "\n"
+                                   R"({"candidate_id":"c-1","body":"x"})"
+                                   "\n\n  \n",
+                                   2);
     BOOST_TEST(r.summary.lines == 4u);
     BOOST_TEST(r.summary.blank == 3u);
     BOOST_TEST(r.summary.created == 1u);

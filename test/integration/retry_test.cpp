@@ -84,10 +84,10 @@ BOOST_AUTO_TEST_CASE(a_429_pauses_new_calls_for_the_same_account)
     client c(io, f.client_opts());
 
     timed_outcome limited, follower;
-    c.async_create_candidate_note("first-1", note::from_text("x"), {},
-                                  [&](error_code ec, create_result r) {
-                                      limited = {ec, std::move(r), steady::now()};
-                                  });
+    c.async_create_candidate_note(
+        "first-1", note::from_text("x"), {}, [&](error_code ec, create_result r) {
+            limited = {ec, std::move(r), steady::now()};
+        });
     // The second call starts once the client has taken in the first one's 429.
     asio::steady_timer poll(io);
     std::function<void()> start_follower = [&] {
@@ -97,10 +97,10 @@ BOOST_AUTO_TEST_CASE(a_429_pauses_new_calls_for_the_same_account)
             poll.async_wait([&](error_code) { start_follower(); });
             return;
         }
-        c.async_create_candidate_note("other-1", note::from_text("y"), {},
-                                      [&](error_code ec, create_result r) {
-                                          follower = {ec, std::move(r), steady::now()};
-                                      });
+        c.async_create_candidate_note(
+            "other-1", note::from_text("y"), {}, [&](error_code ec, create_result r) {
+                follower = {ec, std::move(r), steady::now()};
+            });
     };
     start_follower();
     io.run();
@@ -119,8 +119,8 @@ BOOST_AUTO_TEST_CASE(other_accounts_are_not_paused)
     asio::io_context io;
     client c(io, f.client_opts());
     bool first_done = false;
-    c.async_create_candidate_note("first-2", note::from_text("x"), {},
-                                  [&](error_code, create_result) { first_done = true; });
+    c.async_create_candidate_note(
+        "first-2", note::from_text("x"), {}, [&](error_code, create_result) { first_done = true; });
     // Run until the client took in the 429, then a call for another account goes straight
     // through.
     while (c.stats().retries < 1)
@@ -128,8 +128,8 @@ BOOST_AUTO_TEST_CASE(other_accounts_are_not_paused)
     call_options other;
     other.account_id = "acc-other";
     error_code other_ec;
-    c.async_create_candidate_note("x-1", note::from_text("y"), other,
-                                  [&](error_code ec, create_result) { other_ec = ec; });
+    c.async_create_candidate_note(
+        "x-1", note::from_text("y"), other, [&](error_code ec, create_result) { other_ec = ec; });
     io.run();
     BOOST_TEST(first_done);
     BOOST_TEST(!other_ec);
@@ -148,11 +148,11 @@ BOOST_AUTO_TEST_CASE(empty_retry_budget_fails_retryable_calls_at_once)
     client c(io, opts);
     error_code ec;
     create_result res;
-    c.async_create_candidate_note("always429-1", note::from_text("x"), {},
-                                  [&](error_code e, create_result r) {
-                                      ec = e;
-                                      res = std::move(r);
-                                  });
+    c.async_create_candidate_note(
+        "always429-1", note::from_text("x"), {}, [&](error_code e, create_result r) {
+            ec = e;
+            res = std::move(r);
+        });
     io.run();
     BOOST_TEST(ec == make_error_code(errc::retry_budget_exhausted));
     BOOST_TEST(res.diag.attempts == 3); // two paid retries, then the budget was empty
@@ -168,11 +168,11 @@ BOOST_AUTO_TEST_CASE(at_most_once_turns_408_into_a_final_error)
     client c(io, opts);
     error_code ec;
     create_result res;
-    c.async_create_candidate_note("t408-1", note::from_text("x"), {},
-                                  [&](error_code e, create_result r) {
-                                      ec = e;
-                                      res = std::move(r);
-                                  });
+    c.async_create_candidate_note(
+        "t408-1", note::from_text("x"), {}, [&](error_code e, create_result r) {
+            ec = e;
+            res = std::move(r);
+        });
     io.run();
     BOOST_TEST(ec == make_http_error(408));
     BOOST_TEST(res.diag.attempts == 1);
@@ -191,7 +191,9 @@ BOOST_AUTO_TEST_CASE(pacer_spaces_requests)
     const auto started = steady::now();
     for (int i = 0; i < 5; ++i)
     {
-        c.async_create_candidate_note("p-" + std::to_string(i), note::from_text("x"), {},
+        c.async_create_candidate_note("p-" + std::to_string(i),
+                                      note::from_text("x"),
+                                      {},
                                       [&](error_code ec, create_result) { created += !ec; });
     }
     io.run();

@@ -147,14 +147,7 @@ public:
         auto self = shared_from_this();
         shutting_down_ = true;
 
-        std::vector<std::unique_ptr<connection>> idle;
-        idle.swap(idle_);
-        open_ -= idle.size();
-        update_stats([&](pool_stats& s) {
-            s.open -= idle.size();
-            s.idle = 0;
-        });
-        for (auto& c : idle)
+        for (auto& c : take_idle())
         {
             if (!c->is_tls())
             {
@@ -196,17 +189,24 @@ public:
         drain_timer_ = nullptr;
     }
 
-    void shut_down() noexcept
+    void shut_down()
     {
         shutting_down_ = true;
-        for (auto& c : idle_)
+        for (auto& c : take_idle())
             c->close();
+    }
+
+    // Removes every idle connection from the pool (and its counts) for the caller to close.
+    std::vector<std::unique_ptr<connection>> take_idle()
+    {
+        std::vector<std::unique_ptr<connection>> idle;
+        idle.swap(idle_);
+        open_ -= idle.size();
         update_stats([&](pool_stats& s) {
-            s.open -= idle_.size();
+            s.open -= idle.size();
             s.idle = 0;
         });
-        open_ -= idle_.size();
-        idle_.clear();
+        return idle;
     }
 
 private:
@@ -577,6 +577,13 @@ inline errc timeout_kind(steady_clock::time_point now,
     return errc::heartbeat_timeout;
 }
 
+// True when the server honoured `Prefer: heartbeat` (RFC 7240 `Preference-Applied`).
+template <class Message>
+bool heartbeat_applied(const Message& msg)
+{
+    return msg[http::field::preference_applied].find("heartbeat") != std::string_view::npos;
+}
+
 // Reads `timeout=N` from a `Keep-Alive` header value.
 inline std::chrono::milliseconds parse_keep_alive_timeout(std::string_view value)
 {
@@ -683,8 +690,7 @@ client_impl::run_attempt(call_state& st,
         st.result.heartbeat_bytes = parser->get().body().heartbeat_bytes;
         if (parser->is_header_done())
         {
-            st.result.heartbeat_applied = parser->get()[http::field::preference_applied].find(
-                                              "heartbeat") != std::string_view::npos;
+            st.result.heartbeat_applied = heartbeat_applied(parser->get());
             st.result.diag.http_status = static_cast<int>(parser->get().result_int());
         }
         release(std::move(conn), false);
@@ -714,24 +720,21 @@ client_impl::run_attempt(call_state& st,
 
     // A complete response: decide the outcome and whether the connection can be reused.
     auto& msg = parser->get();
-    const bool heartbeat_applied =
-        msg[http::field::preference_applied].find("heartbeat") != std::string_view::npos;
+    const bool applied = heartbeat_applied(msg);
     std::string retry_after(msg[http::field::retry_after]);
     diag.retry_after = retry_after;
     if (auto ka = msg[http::field::keep_alive]; !ka.empty())
         conn->server_keep_alive = parse_keep_alive_timeout(ka);
 
-    response_view view{static_cast<int>(msg.result_int()),
-                       heartbeat_applied,
-                       msg.body().json,
-                       msg.body().heartbeat_bytes};
+    response_view view{
+        static_cast<int>(msg.result_int()), applied, msg.body().json, msg.body().heartbeat_bytes};
     error_code outcome = classify_response(view, st.result);
 
     const bool reusable = msg.keep_alive() && !parser->need_eof() && conn->buffer.size() == 0;
     release(std::move(conn), reusable);
 
     co_return attempt_result{
-        outcome, std::move(retry_after), heartbeat_applied || msg.body().heartbeat_bytes > 0};
+        outcome, std::move(retry_after), applied || msg.body().heartbeat_bytes > 0};
 }
 
 // Sleeps until @p until unless the call is cancelled first; false when cancelled.
