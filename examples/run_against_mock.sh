@@ -3,7 +3,8 @@
 #
 # Usage: run_against_mock.sh MOCK_BIN EXAMPLE_BIN [ARGS...]
 #
-# The example must exit 0 and print a created note id (`mock-note-...`). With EXAMPLE_MODE=server
+# The example must exit 0 and print a created note id (`mock-note-...`), and a line matching the
+# extended regex EXAMPLE_EXPECT when that is set. With EXAMPLE_MODE=server
 # in the environment the example is an HTTP server instead (embedded_server): it is started and
 # sent a note with curl (201 with a created id expected); then a second note is sent that the mock
 # holds for 1.5 s, and SIGTERM arrives while it is in flight: the server must refuse new
@@ -76,6 +77,11 @@ if [[ ${EXAMPLE_MODE:-} != server ]]; then
     fi
     if ! grep -q 'mock-note-' "$work/out.txt"; then
         echo "FAIL: no created note id (mock-note-...) in the output" >&2
+        exit 1
+    fi
+    # EXAMPLE_EXPECT: an extended regex the output must also match (one line at least).
+    if [[ -n ${EXAMPLE_EXPECT:-} ]] && ! grep -Eq "$EXAMPLE_EXPECT" "$work/out.txt"; then
+        echo "FAIL: no output line matches: $EXAMPLE_EXPECT" >&2
         exit 1
     fi
     echo "PASS"

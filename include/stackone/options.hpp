@@ -5,6 +5,7 @@
 #define STACKONE_OPTIONS_HPP
 
 #include <stackone/log.hpp>
+#include <stackone/observer.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -166,6 +167,10 @@ struct client_options
     tls_options tls;
     limit_options limits;
     logger log;
+
+    /// Called once per attempt of every call, with what it did (see attempt_event). Empty = no
+    /// events; nothing is measured for them then.
+    attempt_observer on_attempt;
 };
 
 /// Options of one call; unset members take the client's value.

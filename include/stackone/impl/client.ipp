@@ -66,7 +66,12 @@ struct call_state
     create_result result;
 
     bool cancelled = false;
-    connection* active = nullptr;           // the connection an attempt is using
+    connection* active = nullptr; // the connection an attempt is using
+
+    // What the current attempt did, for client_options::on_attempt.
+    bool attempt_reused = false;            // it took a connection that had served a request before
+    bool attempt_sent = false;              // it wrote request bytes
+    int attempt_status = 0;                 // the status line of a response that arrived in part
     asio::steady_timer* sleeping = nullptr; // a backoff or pool wait in progress
 };
 
@@ -130,6 +135,27 @@ public:
 
     // Runs one call to its end and delivers the result to its handler.
     asio::awaitable<void> run_call(std::shared_ptr<call_state> st);
+
+    // Passes @p ev to client_options::on_attempt; an exception from it is logged once.
+    void notify_attempt(const attempt_event& ev)
+    {
+        try
+        {
+            opts_.on_attempt(ev);
+        }
+        catch (const std::exception& e)
+        {
+            if (!observer_threw_)
+                log(log_level::warn, "on_attempt observer threw (reported once): ", e.what());
+            observer_threw_ = true;
+        }
+        catch (...)
+        {
+            if (!observer_threw_)
+                log(log_level::warn, "on_attempt observer threw (reported once)");
+            observer_threw_ = true;
+        }
+    }
 
     void cancel(call_state& st)
     {
@@ -274,6 +300,9 @@ private:
     // Calls in flight, for shutdown; and the timer a shutdown waits on until they are gone.
     std::unordered_set<call_state*> active_calls_;
     asio::steady_timer* drain_timer_ = nullptr;
+
+    // An on_attempt observer threw once already; touched on the strand only.
+    bool observer_threw_ = false;
 
     // Counters are also read from other threads through client::stats().
     mutable std::mutex stats_mutex_;
@@ -604,6 +633,12 @@ client_impl::run_attempt(call_state& st,
 {
     diagnostics& diag = st.result.diag;
     const auto io_deadline = std::min(attempt_deadline, call_deadline);
+    // The result reports the last attempt's heartbeats, not an earlier one's.
+    st.result.heartbeat_bytes = 0;
+    st.result.heartbeat_applied = false;
+    st.attempt_reused = false;
+    st.attempt_sent = false;
+    st.attempt_status = 0;
 
     auto got = co_await acquire(st, io_deadline);
     st.active = nullptr;
@@ -614,6 +649,7 @@ client_impl::run_attempt(call_state& st,
     }
     std::unique_ptr<connection> conn = std::move(got.conn);
     st.active = conn.get();
+    st.attempt_reused = got.reused;
     ++conn->requests;
 
     // From the first written byte on, the server may act on the request.
@@ -624,6 +660,7 @@ client_impl::run_attempt(call_state& st,
         st.call.candidate_id,
         got.reused ? " on a reused connection" : " on a new connection");
     diag.may_have_been_processed = true;
+    st.attempt_sent = true;
     conn->tcp().expires_at(io_deadline);
     auto stream = conn->as_stream();
     auto [wec, written] =
@@ -692,6 +729,7 @@ client_impl::run_attempt(call_state& st,
         {
             st.result.heartbeat_applied = heartbeat_applied(parser->get());
             st.result.diag.http_status = static_cast<int>(parser->get().result_int());
+            st.attempt_status = st.result.diag.http_status;
         }
         release(std::move(conn), false);
         if (st.cancelled)
@@ -796,6 +834,7 @@ inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> s
     const auto call_deadline = deadline_from(start, st->call.deadline);
     diagnostics& diag = st->result.diag;
     active_calls_.insert(st.get());
+    auto previous_end = start; // for attempt_event::waited
 
     error_code final_ec;
     for (int attempt = 1;; ++attempt)
@@ -828,16 +867,50 @@ inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> s
         }
 
         diag.attempts = attempt;
-        const auto attempt_deadline = deadline_from(steady_clock::now(), retry.attempt_timeout);
+        const auto attempt_begin = steady_clock::now();
+        const auto attempt_deadline = deadline_from(attempt_begin, retry.attempt_timeout);
         auto outcome = co_await run_attempt(*st, attempt, attempt_deadline, call_deadline);
+        const auto attempt_end = steady_clock::now();
+        const auto waited = attempt_begin - previous_end; // backoff, 429 pause and pacer
+        previous_end = attempt_end;
+
+        // One observer event per attempt made, with the retry decision when there is one.
+        auto report = [&](const error_code& ec, std::chrono::milliseconds retry_delay) {
+            if (!opts_.on_attempt)
+                return;
+            attempt_event ev;
+            ev.candidate_id = st->call.candidate_id;
+            ev.account_id = st->call.account_id;
+            ev.attempt = attempt;
+            ev.ec = ec;
+            if (!ec)
+                ev.status = st->result.status;
+            else if (ec.category() == http_category())
+                ev.status = ec.value();
+            else
+                ev.status = st->attempt_status;
+            ev.latency = attempt_end - attempt_begin;
+            ev.waited = waited;
+            ev.will_retry = retry_delay.count() >= 0;
+            ev.retry_delay = ev.will_retry ? retry_delay : std::chrono::milliseconds(0);
+            ev.heartbeat_bytes = st->result.heartbeat_bytes;
+            ev.heartbeat_applied = st->result.heartbeat_applied;
+            ev.connection_reused = st->attempt_reused;
+            ev.request_sent = st->attempt_sent;
+            notify_attempt(ev);
+        };
+        constexpr std::chrono::milliseconds no_retry{-1};
+
         if (!outcome.ec)
         {
             budget_.on_success();
+            report(outcome.ec, no_retry);
             break;
         }
         if (st->cancelled || outcome.ec == errc::cancelled)
         {
             final_ec = errc::cancelled;
+            report(final_ec, no_retry);
             break;
         }
         if (outcome.ec == make_http_error(429))
@@ -872,8 +945,10 @@ inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> s
                 decision.reason,
                 ")");
             final_ec = decision.final_ec;
+            report(outcome.ec, no_retry);
             break;
         }
+        report(outcome.ec, decision.delay);
 
         log(log_level::info,
             "retrying candidate ",
