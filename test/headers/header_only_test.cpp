@@ -29,12 +29,13 @@ int main()
 
     stackone::error_code result_ec = stackone::errc::internal_error;
     stackone::create_result result;
-    client.async_create_candidate_note(
-        "cand-h", stackone::note::from_text("header-only"), {},
-        [&](stackone::error_code ec, stackone::create_result r) {
-            result_ec = ec;
-            result = std::move(r);
-        });
+    client.async_create_candidate_note("cand-h",
+                                       stackone::note::from_text("header-only"),
+                                       {},
+                                       [&](stackone::error_code ec, stackone::create_result r) {
+                                           result_ec = ec;
+                                           result = std::move(r);
+                                       });
     io.run();
 
     const bool ok = !result_ec && result.id.has_value() && mock.ledger().size() == 1;

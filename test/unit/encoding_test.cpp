@@ -115,9 +115,16 @@ BOOST_AUTO_TEST_CASE(base_url_ipv6_literal)
 
 BOOST_AUTO_TEST_CASE(base_url_refuses_other_schemes_userinfo_query_fragment)
 {
-    for (const char* bad : {"ftp://x", "api.stackone.com", "", "https://", "https://u:p@host",
-                            "https://host?x=1", "https://host#f", "https://host:0",
-                            "https://host:99999", "http:/x"})
+    for (const char* bad : {"ftp://x",
+                            "api.stackone.com",
+                            "",
+                            "https://",
+                            "https://u:p@host",
+                            "https://host?x=1",
+                            "https://host#f",
+                            "https://host:0",
+                            "https://host:99999",
+                            "http:/x"})
     {
         BOOST_TEST_CONTEXT(bad)
         {
@@ -134,18 +141,17 @@ BOOST_AUTO_TEST_CASE(request_bytes_have_every_required_header)
     const std::string fixed = render_fixed_headers(*o, "sk_test", "ua/1");
     const std::string req =
         render_request(*o, fixed, encode_path_segment("c 1"), "acc-1", true, "{}");
-    BOOST_TEST(req ==
-               "POST /unified/ats/candidates/c%201/notes HTTP/1.1\r\n"
-               "Host: api.stackone.com\r\n"
-               "Authorization: Basic c2tfdGVzdDo=\r\n"
-               "User-Agent: ua/1\r\n"
-               "Content-Type: application/json\r\n"
-               "Accept: application/json\r\n"
-               "x-account-id: acc-1\r\n"
-               "Prefer: heartbeat\r\n"
-               "Content-Length: 2\r\n"
-               "\r\n"
-               "{}");
+    BOOST_TEST(req == "POST /unified/ats/candidates/c%201/notes HTTP/1.1\r\n"
+                      "Host: api.stackone.com\r\n"
+                      "Authorization: Basic c2tfdGVzdDo=\r\n"
+                      "User-Agent: ua/1\r\n"
+                      "Content-Type: application/json\r\n"
+                      "Accept: application/json\r\n"
+                      "x-account-id: acc-1\r\n"
+                      "Prefer: heartbeat\r\n"
+                      "Content-Length: 2\r\n"
+                      "\r\n"
+                      "{}");
 }
 
 BOOST_AUTO_TEST_CASE(request_without_heartbeat_has_no_prefer_and_no_cookie)

@@ -59,9 +59,8 @@ BOOST_AUTO_TEST_CASE(absent_and_null_are_kept_apart)
 BOOST_AUTO_TEST_CASE(full_note_round_trips)
 {
     note n;
-    n.content = std::vector<note_content>{{std::string("Strong \"phone\" screen\n")},
-                                          {stackone::null},
-                                          {}};
+    n.content =
+        std::vector<note_content>{{std::string("Strong \"phone\" screen\n")}, {stackone::null}, {}};
     n.author_id = "u-1";
     n.visibility = note_visibility{visibility_value::private_(), json::value({{"k", 1}})};
     n.passthrough = json::object{{"source", "x"}, {"tags", json::array{"a", "b"}}};
@@ -214,16 +213,16 @@ BOOST_AUTO_TEST_CASE(result_outcome_follows_what_may_have_happened)
     create_result res;
 
     res.diag.may_have_been_processed = false;
-    BOOST_TEST((make_import_record(item, errc::connect_failed, res).outcome ==
-                import_outcome::failed));
+    BOOST_TEST(
+        (make_import_record(item, errc::connect_failed, res).outcome == import_outcome::failed));
 
     res.diag.may_have_been_processed = true;
     BOOST_TEST((make_import_record(item, errc::connection_closed, res).outcome ==
                 import_outcome::unknown));
-    BOOST_TEST((make_import_record(item, make_http_error(422), res).outcome ==
-                import_outcome::failed));
-    BOOST_TEST((make_import_record(item, make_http_error(408), res).outcome ==
-                import_outcome::unknown));
+    BOOST_TEST(
+        (make_import_record(item, make_http_error(422), res).outcome == import_outcome::failed));
+    BOOST_TEST(
+        (make_import_record(item, make_http_error(408), res).outcome == import_outcome::unknown));
 
     res.diag.message = "Provider said no";
     const auto rec = make_import_record(item, make_http_error(422), res);

@@ -43,10 +43,19 @@ BOOST_AUTO_TEST_CASE(http_date_in_past_retries_now)
 
 BOOST_AUTO_TEST_CASE(garbage_values_are_errors_not_exceptions)
 {
-    for (const char* bad : {"", " ", "-1", "1.5", "99999999999999999999", "soon", "12abc",
-                            "Sun, 32 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
-                            "Sun, 06 Nov 1994 25:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 UTC",
-                            "Sun, 06 Nov 1994 08:49:37 GMT trailing", "Sun Nov 6 08:49:37 1994"})
+    for (const char* bad : {"",
+                            " ",
+                            "-1",
+                            "1.5",
+                            "99999999999999999999",
+                            "soon",
+                            "12abc",
+                            "Sun, 32 Nov 1994 08:49:37 GMT",
+                            "Sun, 06 Foo 1994 08:49:37 GMT",
+                            "Sun, 06 Nov 1994 25:49:37 GMT",
+                            "Sun, 06 Nov 1994 08:49:37 UTC",
+                            "Sun, 06 Nov 1994 08:49:37 GMT trailing",
+                            "Sun Nov 6 08:49:37 1994"})
     {
         BOOST_TEST_CONTEXT(bad)
         {
@@ -62,8 +71,8 @@ BOOST_AUTO_TEST_SUITE(retry_decision)
 BOOST_AUTO_TEST_CASE(status_429_with_retry_after_waits_what_the_server_said)
 {
     retry_options opts;
-    const auto d = decide_retry(opts, 1, {make_http_error(429), true, "3", false}, 0.0, t0,
-                                no_deadline, rfc_date);
+    const auto d = decide_retry(
+        opts, 1, {make_http_error(429), true, "3", false}, 0.0, t0, no_deadline, rfc_date);
     BOOST_TEST(d.retry);
     BOOST_TEST(d.delay.count() == 3000);
 }
@@ -71,8 +80,8 @@ BOOST_AUTO_TEST_CASE(status_429_with_retry_after_waits_what_the_server_said)
 BOOST_AUTO_TEST_CASE(retry_after_zero_is_raised_to_half_the_backoff)
 {
     retry_options opts;
-    const auto d = decide_retry(opts, 1, {make_http_error(429), true, "0", false}, 0.0, t0,
-                                no_deadline, rfc_date);
+    const auto d = decide_retry(
+        opts, 1, {make_http_error(429), true, "0", false}, 0.0, t0, no_deadline, rfc_date);
     BOOST_TEST(d.retry);
     BOOST_TEST(d.delay.count() == 500);
 }
@@ -80,12 +89,12 @@ BOOST_AUTO_TEST_CASE(retry_after_zero_is_raised_to_half_the_backoff)
 BOOST_AUTO_TEST_CASE(garbage_retry_after_falls_back_to_jittered_backoff)
 {
     retry_options opts;
-    auto d = decide_retry(opts, 2, {make_http_error(429), true, "soon", false}, 0.0, t0,
-                          no_deadline, rfc_date);
+    auto d = decide_retry(
+        opts, 2, {make_http_error(429), true, "soon", false}, 0.0, t0, no_deadline, rfc_date);
     BOOST_TEST(d.retry);
     BOOST_TEST(d.delay.count() == 1000); // backoff 2 s, half of it at random 0
-    d = decide_retry(opts, 2, {make_http_error(429), true, "", false}, 0.999, t0, no_deadline,
-                     rfc_date);
+    d = decide_retry(
+        opts, 2, {make_http_error(429), true, "", false}, 0.999, t0, no_deadline, rfc_date);
     BOOST_TEST(d.delay.count() >= 1998);
     BOOST_TEST(d.delay.count() <= 2000);
 }
@@ -95,8 +104,8 @@ BOOST_AUTO_TEST_CASE(backoff_is_capped)
     retry_options opts;
     opts.max_attempts = 50;
     opts.max_backoff = 5s;
-    const auto d = decide_retry(opts, 20, {make_http_error(408), true, "", false}, 0.999, t0,
-                                no_deadline, rfc_date);
+    const auto d = decide_retry(
+        opts, 20, {make_http_error(408), true, "", false}, 0.999, t0, no_deadline, rfc_date);
     BOOST_TEST(d.retry);
     BOOST_TEST(d.delay.count() <= 5000);
 }
@@ -105,8 +114,8 @@ BOOST_AUTO_TEST_CASE(retry_after_above_max_ends_the_call)
 {
     retry_options opts;
     opts.max_retry_after = 60s;
-    const auto d = decide_retry(opts, 1, {make_http_error(429), true, "3600", false}, 0.0, t0,
-                                no_deadline, rfc_date);
+    const auto d = decide_retry(
+        opts, 1, {make_http_error(429), true, "3600", false}, 0.0, t0, no_deadline, rfc_date);
     BOOST_TEST(!d.retry);
     BOOST_TEST(d.final_ec == make_error_code(errc::retry_after_too_long));
 }
@@ -114,8 +123,8 @@ BOOST_AUTO_TEST_CASE(retry_after_above_max_ends_the_call)
 BOOST_AUTO_TEST_CASE(heartbeat_response_without_retry_after_waits_the_documented_60s)
 {
     retry_options opts;
-    const auto d = decide_retry(opts, 1, {make_http_error(429), true, "", true}, 0.0, t0,
-                                no_deadline, rfc_date);
+    const auto d = decide_retry(
+        opts, 1, {make_http_error(429), true, "", true}, 0.0, t0, no_deadline, rfc_date);
     BOOST_TEST(d.retry);
     BOOST_TEST(d.delay.count() == 60000);
 }
@@ -123,8 +132,8 @@ BOOST_AUTO_TEST_CASE(heartbeat_response_without_retry_after_waits_the_documented
 BOOST_AUTO_TEST_CASE(no_sleep_past_the_deadline)
 {
     retry_options opts;
-    const auto d = decide_retry(opts, 1, {make_http_error(429), true, "5", false}, 0.0, t0,
-                                t0 + 4s, rfc_date);
+    const auto d =
+        decide_retry(opts, 1, {make_http_error(429), true, "5", false}, 0.0, t0, t0 + 4s, rfc_date);
     BOOST_TEST(!d.retry);
     BOOST_TEST(d.final_ec == make_error_code(errc::deadline_exceeded));
 }
@@ -133,8 +142,8 @@ BOOST_AUTO_TEST_CASE(attempts_are_bounded)
 {
     retry_options opts;
     opts.max_attempts = 2;
-    const auto d = decide_retry(opts, 2, {make_http_error(429), true, "1", false}, 0.0, t0,
-                                no_deadline, rfc_date);
+    const auto d = decide_retry(
+        opts, 2, {make_http_error(429), true, "1", false}, 0.0, t0, no_deadline, rfc_date);
     BOOST_TEST(!d.retry);
     BOOST_TEST(d.final_ec == make_http_error(429));
 }
@@ -144,8 +153,8 @@ BOOST_AUTO_TEST_CASE(other_statuses_are_not_retried)
     retry_options opts;
     for (int status : {400, 401, 403, 404, 409, 412, 422, 500, 501, 502})
     {
-        const auto d = decide_retry(opts, 1, {make_http_error(status), true, "1", false}, 0.0, t0,
-                                    no_deadline, rfc_date);
+        const auto d = decide_retry(
+            opts, 1, {make_http_error(status), true, "1", false}, 0.0, t0, no_deadline, rfc_date);
         BOOST_TEST(!d.retry);
     }
 }
@@ -153,19 +162,21 @@ BOOST_AUTO_TEST_CASE(other_statuses_are_not_retried)
 BOOST_AUTO_TEST_CASE(transport_failure_before_sending_is_retried)
 {
     retry_options opts;
-    const auto d = decide_retry(opts, 1, {errc::connect_failed, false, "", false}, 0.5, t0,
-                                no_deadline, rfc_date);
+    const auto d = decide_retry(
+        opts, 1, {errc::connect_failed, false, "", false}, 0.5, t0, no_deadline, rfc_date);
     BOOST_TEST(d.retry);
 }
 
 BOOST_AUTO_TEST_CASE(failure_after_sending_is_never_replayed)
 {
     retry_options opts;
-    for (errc e : {errc::connection_closed, errc::attempt_timeout, errc::heartbeat_timeout,
-                   errc::truncated, errc::malformed_response})
+    for (errc e : {errc::connection_closed,
+                   errc::attempt_timeout,
+                   errc::heartbeat_timeout,
+                   errc::truncated,
+                   errc::malformed_response})
     {
-        const auto d =
-            decide_retry(opts, 1, {e, true, "", false}, 0.5, t0, no_deadline, rfc_date);
+        const auto d = decide_retry(opts, 1, {e, true, "", false}, 0.5, t0, no_deadline, rfc_date);
         BOOST_TEST(!d.retry);
         BOOST_TEST(d.final_ec == make_error_code(e));
     }
@@ -174,8 +185,8 @@ BOOST_AUTO_TEST_CASE(failure_after_sending_is_never_replayed)
 BOOST_AUTO_TEST_CASE(certificate_failures_are_not_retried)
 {
     retry_options opts;
-    const auto d = decide_retry(opts, 1, {errc::tls_handshake_failed, false, "", false}, 0.5, t0,
-                                no_deadline, rfc_date);
+    const auto d = decide_retry(
+        opts, 1, {errc::tls_handshake_failed, false, "", false}, 0.5, t0, no_deadline, rfc_date);
     BOOST_TEST(!d.retry);
 }
 
@@ -187,23 +198,24 @@ BOOST_AUTO_TEST_CASE(at_most_once_does_not_replay_408)
 {
     retry_options opts;
     opts.replay_408 = false;
-    const auto d = decide_retry(opts, 1, {make_http_error(408), true, "1", false}, 0.0, t0,
-                                no_deadline, rfc_date);
+    const auto d = decide_retry(
+        opts, 1, {make_http_error(408), true, "1", false}, 0.0, t0, no_deadline, rfc_date);
     BOOST_TEST(!d.retry);
     BOOST_TEST(d.final_ec == make_http_error(408));
     // 429 is still retried: it says the request was not processed.
-    BOOST_TEST(decide_retry(opts, 1, {make_http_error(429), true, "1", false}, 0.0, t0,
-                            no_deadline, rfc_date)
-                   .retry);
+    BOOST_TEST(
+        decide_retry(
+            opts, 1, {make_http_error(429), true, "1", false}, 0.0, t0, no_deadline, rfc_date)
+            .retry);
 }
 
 BOOST_AUTO_TEST_CASE(retry_after_delays_are_spread_over_half_a_backoff)
 {
     retry_options opts; // initial backoff 1 s
-    const auto low = decide_retry(opts, 1, {make_http_error(429), true, "2", false}, 0.0, t0,
-                                  no_deadline, rfc_date);
-    const auto high = decide_retry(opts, 1, {make_http_error(429), true, "2", false}, 0.99, t0,
-                                   no_deadline, rfc_date);
+    const auto low = decide_retry(
+        opts, 1, {make_http_error(429), true, "2", false}, 0.0, t0, no_deadline, rfc_date);
+    const auto high = decide_retry(
+        opts, 1, {make_http_error(429), true, "2", false}, 0.99, t0, no_deadline, rfc_date);
     BOOST_TEST(low.delay.count() == 2000);
     BOOST_TEST(high.delay.count() >= 2490);
     BOOST_TEST(high.delay.count() < 2500);
