@@ -24,6 +24,16 @@ std::string printf_string(const char* format, double value)
     return buf;
 }
 
+// One "  name      value\n" row of the summary.
+void append_row(std::string& out, std::string_view name, const std::string& value)
+{
+    out += "  ";
+    out += name;
+    out.append(name.size() < 10 ? 10 - name.size() : 1, ' ');
+    out += value;
+    out += '\n';
+}
+
 } // namespace
 
 void console::message(std::string_view text)
@@ -200,11 +210,7 @@ std::string format_summary(const import_summary& s, std::string_view results, bo
     }
 
     auto row = [&out](std::string_view name, const std::string& value) {
-        out += "  ";
-        out += name;
-        out.append(name.size() < 10 ? 10 - name.size() : 1, ' ');
-        out += value;
-        out += '\n';
+        append_row(out, name, value);
     };
     row("lines", std::to_string(s.lines));
     row("created", std::to_string(s.created));
@@ -220,6 +226,24 @@ std::string format_summary(const import_summary& s, std::string_view results, bo
     row("elapsed", format_elapsed(s.elapsed));
     row("rate", printf_string("%.1f notes/s", rate_of(s)));
     row("results", std::string(results));
+    out.pop_back();
+    return out;
+}
+
+std::string format_client_stats(const pool_stats& p)
+{
+    std::string out;
+    append_row(out,
+               "pool",
+               std::to_string(p.connections_opened) + " connections opened, " +
+                   std::to_string(p.connections_reused) + " requests on reused ones, " +
+                   std::to_string(p.full_handshakes) + " full and " +
+                   std::to_string(p.resumed_handshakes) + " resumed TLS handshakes");
+    append_row(out,
+               "waits",
+               std::to_string(p.rate_limit_waits) + " calls held by another call's 429, " +
+                   std::to_string(p.paced_waits) + " by --rate, " +
+                   std::to_string(p.budget_exhausted) + " retries refused by the budget");
     out.pop_back();
     return out;
 }

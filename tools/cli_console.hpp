@@ -84,6 +84,12 @@ std::string format_progress(const import_summary& s, std::optional<std::size_t> 
 std::string format_summary(const import_summary& s, std::string_view results, bool interrupted);
 
 /**
+ * @brief Two more summary rows from the client's counters: connections and TLS handshakes, and
+ * the waits that spared the server (another call's 429 pause, the pacer, the retry budget).
+ */
+std::string format_client_stats(const pool_stats& p);
+
+/**
  * @brief Reports an import's progress on a console.
  *
  * In place: redraws on every report. Otherwise: a plain line at most every @p plain_every, so

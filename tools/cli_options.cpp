@@ -301,6 +301,10 @@ void add_common_options(CLI::App& cmd, common_args& args)
                  args.at_most_once,
                  "Never replay a 408: the note may exist, the line becomes unknown")
         ->group(std::string(retry_group));
+    cmd.add_flag("--no-shared-pause",
+                 args.no_shared_pause,
+                 "A 429 delays only its own call, not new calls for the same account")
+        ->group(std::string(retry_group));
     cmd.add_option("--rate",
                    args.rate,
                    "Requests per minute at most; 0 = no pacing [1000 for api.stackone.com, "
@@ -408,6 +412,7 @@ client_options make_client_options(const common_args& args, logger log)
             seconds_of("--max-retry-after", args.max_retry_after));
     }
     opts.retry.replay_408 = !args.at_most_once;
+    opts.pause_account_on_429 = !args.no_shared_pause;
 
     // StackOne documents 1000 requests per minute per key: pace to it against the real API,
     // not against a local server, unless told otherwise.

@@ -44,6 +44,7 @@ struct common_args
     bool heartbeat = false;
     bool no_retry = false;
     bool at_most_once = false;
+    bool no_shared_pause = false;
     bool insecure = false;
     double rate = -1; // requests per minute; -1 = not given (the default depends on the URL)
     int max_attempts = 0;

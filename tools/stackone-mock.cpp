@@ -66,7 +66,8 @@ std::string format_stats(const stackone::mock::stats& s)
            " requests=" + std::to_string(s.requests) + " created=" + std::to_string(s.created) +
            " rejected=" + std::to_string(s.rejected) + " scripted=" + std::to_string(s.scripted) +
            " heartbeats_sent=" + std::to_string(s.heartbeats_sent) +
-           " connections_closed_idle=" + std::to_string(s.connections_closed_idle);
+           " connections_closed_idle=" + std::to_string(s.connections_closed_idle) +
+           " rate_limited=" + std::to_string(s.rate_limited);
 }
 
 } // namespace
@@ -85,6 +86,8 @@ int main(int argc, char** argv)
     std::string port_file;
     std::int64_t idle_close_ms = 0;
     std::int64_t keep_alive_s = 0;
+    std::size_t rate_limit = 0;
+    std::int64_t rate_window_ms = 60'000;
 
     // The env default is applied by CLI11 (flag > STACKONE_MOCK_API_KEY > built-in default).
     app.add_option("--host", options.host, "Loopback address to listen on")
@@ -133,6 +136,15 @@ int main(int argc, char** argv)
                    "Send `Keep-Alive: timeout=S` on every response; 0 = no such header")
         ->capture_default_str()
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400}));
+    app.add_option("--rate-limit",
+                   rate_limit,
+                   "At most N note requests per --rate-window-ms; the excess gets 429 with "
+                   "Retry-After; 0 = no limit")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{0}, std::size_t{100'000'000}));
+    app.add_option("--rate-window-ms", rate_window_ms, "The window of --rate-limit")
+        ->capture_default_str()
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
 
     try
     {
@@ -147,6 +159,8 @@ int main(int argc, char** argv)
     options.port = static_cast<unsigned short>(port);
     options.idle_close_ms = std::chrono::milliseconds(idle_close_ms);
     options.keep_alive_header_s = std::chrono::seconds(keep_alive_s);
+    options.rate_limit_requests = rate_limit;
+    options.rate_limit_window = std::chrono::milliseconds(rate_window_ms);
 
     // The program has no way to read an in-memory ledger; keeping one would only grow
     // without bound in long benchmarks. The file ledger (--ledger) is the program's record.

@@ -149,6 +149,7 @@ struct run_outcome
     T value{};
     std::exception_ptr failure;
     bool interrupted = false;
+    stackone::pool_stats stats; // the client's counters when the work completed
 };
 
 /**
@@ -169,6 +170,7 @@ run_outcome<T> run_interruptible(asio::io_context& io,
     auto on_done = [&](std::exception_ptr failure, T value) {
         outcome.failure = failure;
         outcome.value = std::move(value);
+        outcome.stats = client->stats();
         signals.stop();
 
         // Posted, so the client is not destroyed from inside a completion it delivered.
@@ -502,6 +504,7 @@ int run_import_command(const cli::common_args& common, const cli::import_args& a
     }
 
     out.line(cli::format_summary(run.value, output.label, run.interrupted));
+    out.line(cli::format_client_stats(run.stats));
     if (run.interrupted)
     {
         return exit_interrupted;

@@ -156,6 +156,11 @@ struct client_options
     /// StackOne documents 1000 requests per minute per key.
     double requests_per_minute = 0;
 
+    /// A 429 with a readable `Retry-After` holds the first attempts of new calls for the same
+    /// account (`x-account-id`) until it has passed, instead of each call meeting the limit on
+    /// its own. Turn off when 429s are not about load (e.g. a provider limiting one record).
+    bool pause_account_on_429 = true;
+
     /// Run the client's I/O on an internal strand, so that it may be used from the threads of a
     /// multi-threaded executor. false: every use of the client must happen on one thread (an
     /// io_context run by one thread), which saves a strand hop per operation.

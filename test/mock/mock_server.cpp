@@ -1325,6 +1325,7 @@ public:
                                         json::value note);
     note_ids next_ids();
     std::chrono::milliseconds idle_close() const noexcept { return opts_.idle_close_ms; }
+    std::optional<std::chrono::seconds> take_rate_slot();
     const std::string& keep_alive_line() const noexcept { return keep_alive_line_; }
     std::string stats_json() const;
     bool register_session(const std::shared_ptr<session_base>& session);
@@ -1339,6 +1340,7 @@ public:
     std::atomic<std::uint64_t> scripted{0};
     std::atomic<std::uint64_t> heartbeats_sent{0};
     std::atomic<std::uint64_t> connections_closed_idle{0};
+    std::atomic<std::uint64_t> rate_limited{0};
 
 private:
     asio::awaitable<void> accept_loop();
@@ -1363,6 +1365,10 @@ private:
     std::mutex scenario_mutex_;
     std::vector<rule> rules_;
     std::atomic<bool> has_rules_{false};
+
+    std::mutex rate_mutex_; // rate_limit_requests: the current window
+    std::chrono::steady_clock::time_point rate_window_start_{};
+    std::size_t rate_window_count_ = 0;
 
     std::mutex sessions_mutex_;
     std::unordered_map<std::uint64_t, std::weak_ptr<session_base>> sessions_;
@@ -1608,6 +1614,13 @@ private:
         if (auto violation = validate_note(note.get_object()))
         {
             co_return co_await reject_read(400, *violation);
+        }
+
+        if (auto retry_after = srv_.take_rate_slot())
+        {
+            srv_.rate_limited.fetch_add(1, std::memory_order_relaxed);
+            const header_list headers{{"Retry-After", std::to_string(retry_after->count())}};
+            co_return co_await respond(429, headers, error_body(429, "Too many requests"));
         }
 
         if (auto scripted = srv_.pick_step(candidate_id, account_id, step_pick::after_body))
@@ -2252,6 +2265,12 @@ server_core::server_core(server_options opts)
             "server_options.keep_alive_header_s must be from 0 to 86400, got " +
             std::to_string(opts_.keep_alive_header_s.count()));
     }
+    if (opts_.rate_limit_window.count() < 1 || opts_.rate_limit_window.count() > max_delay_ms)
+    {
+        throw std::runtime_error(
+            "server_options.rate_limit_window must be from 1 to 3600000 ms, got " +
+            std::to_string(opts_.rate_limit_window.count()));
+    }
     if (opts_.keep_alive_header_s.count() > 0)
     {
         keep_alive_line_ =
@@ -2524,7 +2543,33 @@ stats server_core::get_stats() const
     s.scripted = scripted.load(std::memory_order_relaxed);
     s.heartbeats_sent = heartbeats_sent.load(std::memory_order_relaxed);
     s.connections_closed_idle = connections_closed_idle.load(std::memory_order_relaxed);
+    s.rate_limited = rate_limited.load(std::memory_order_relaxed);
     return s;
+}
+
+// Takes a slot of the rate limit's current window; when there is none, returns the whole
+// seconds until the window ends (at least 1), for `Retry-After`.
+std::optional<std::chrono::seconds> server_core::take_rate_slot()
+{
+    if (opts_.rate_limit_requests == 0)
+    {
+        return std::nullopt;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(rate_mutex_);
+    if (rate_window_count_ == 0 || now - rate_window_start_ >= opts_.rate_limit_window)
+    {
+        rate_window_start_ = now;
+        rate_window_count_ = 0;
+    }
+    if (rate_window_count_ < opts_.rate_limit_requests)
+    {
+        ++rate_window_count_;
+        return std::nullopt;
+    }
+    const auto left = rate_window_start_ + opts_.rate_limit_window - now;
+    const auto secs = std::chrono::ceil<std::chrono::seconds>(left);
+    return std::max(secs, std::chrono::seconds(1));
 }
 
 std::string server_core::stats_json() const
@@ -2540,6 +2585,7 @@ std::string server_core::stats_json() const
     body["scripted"] = s.scripted;
     body["heartbeats_sent"] = s.heartbeats_sent;
     body["connections_closed_idle"] = s.connections_closed_idle;
+    body["rate_limited"] = s.rate_limited;
     return json::serialize(body);
 }
 

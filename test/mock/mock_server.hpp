@@ -72,6 +72,15 @@ struct server_options
     /// server closes idle connections according to `idle_close_ms`, so a test can make the two
     /// disagree. 0 to 86400 s.
     std::chrono::seconds keep_alive_header_s{0};
+
+    /// A fixed-window rate limit, like StackOne's per-key limit: at most `rate_limit_requests`
+    /// valid note requests per `rate_limit_window`, counted from the first request of a window;
+    /// the excess is answered `429` with `Retry-After` (the whole seconds left in the window,
+    /// at least 1) and creates nothing. Checked before the scenario. 0 requests: no limit.
+    std::size_t rate_limit_requests = 0;
+
+    /// The window of `rate_limit_requests`, 1 to 3600000 ms.
+    std::chrono::milliseconds rate_limit_window{std::chrono::seconds(60)};
 };
 
 /// Counters since the server was constructed. A snapshot; each field is read atomically.
@@ -106,6 +115,9 @@ struct stats
 
     /// Connections closed by the server because they were idle for `idle_close_ms`.
     std::uint64_t connections_closed_idle = 0;
+
+    /// Requests answered 429 by `rate_limit_requests` (not by a scenario).
+    std::uint64_t rate_limited = 0;
 };
 
 /// One created note, as recorded in the ledger.

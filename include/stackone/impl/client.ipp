@@ -913,7 +913,7 @@ inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> s
             report(final_ec, no_retry);
             break;
         }
-        if (outcome.ec == make_http_error(429))
+        if (outcome.ec == make_http_error(429) && opts_.pause_account_on_429)
             note_rate_limit(*st, retry, outcome.retry_after);
 
         attempt_outcome ao{outcome.ec,
