@@ -37,6 +37,8 @@ struct mock_setup
     std::string key = "server.key";
     const char* scenario = nullptr;
     std::chrono::milliseconds idle_close{0}; // the server closes connections idle this long
+    std::size_t rate_limit = 0;              // requests per rate_window, then 429; 0 = none
+    std::chrono::milliseconds rate_window{1000};
 };
 
 inline mock::server_options mock_options(const mock_setup& s)
@@ -52,6 +54,8 @@ inline mock::server_options mock_options(const mock_setup& s)
     if (s.scenario)
         o.scenario = boost::json::parse(s.scenario);
     o.idle_close_ms = s.idle_close;
+    o.rate_limit_requests = s.rate_limit;
+    o.rate_limit_window = s.rate_window;
     return o;
 }
 

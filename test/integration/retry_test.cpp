@@ -136,6 +136,73 @@ BOOST_AUTO_TEST_CASE(other_accounts_are_not_paused)
     BOOST_TEST(c.stats().rate_limit_waits == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(with_the_shared_pause_off_a_429_holds_only_its_own_call)
+{
+    mock_fixture f(mock_setup{.scenario = retry_scenario});
+    asio::io_context io;
+    auto opts = f.client_opts();
+    opts.pause_account_on_429 = false;
+    client c(io, opts);
+    bool first_done = false;
+    c.async_create_candidate_note(
+        "first-3", note::from_text("x"), {}, [&](error_code, create_result) { first_done = true; });
+    // Once the client has taken in the 429, a call for the same account goes straight through
+    // and is done while the first still waits out its Retry-After: 1.
+    while (c.stats().retries < 1)
+        io.run_one();
+    error_code follower_ec;
+    bool follower_done = false;
+    bool first_done_before_follower = false;
+    c.async_create_candidate_note(
+        "other-3", note::from_text("y"), {}, [&](error_code ec, create_result) {
+            follower_ec = ec;
+            follower_done = true;
+            first_done_before_follower = first_done;
+        });
+    io.run();
+    BOOST_TEST(follower_done);
+    BOOST_TEST(!follower_ec);
+    BOOST_TEST(!first_done_before_follower);
+    BOOST_TEST(first_done);
+    BOOST_TEST(c.stats().rate_limit_waits == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_rate_limited_server_is_waited_out_and_every_note_created)
+{
+    // Two requests a second; the third of three calls on one connection is refused with
+    // Retry-After: 1 and created by its retry in the next window.
+    mock_fixture f(mock_setup{.rate_limit = 2, .rate_window = 1000ms});
+    asio::io_context io;
+    auto opts = f.client_opts();
+    opts.pool.max_connections = 1;
+    client c(io, opts);
+    std::vector<timed_outcome> outcomes(3);
+    const auto started = steady::now();
+    for (int i = 0; i < 3; ++i)
+    {
+        c.async_create_candidate_note("limited-" + std::to_string(i),
+                                      note::from_text("x"),
+                                      {},
+                                      [&, i](error_code ec, create_result r) {
+                                          outcomes[i] = {ec, std::move(r), steady::now()};
+                                      });
+    }
+    io.run();
+    int retried = 0;
+    for (const auto& o : outcomes)
+    {
+        BOOST_TEST(!o.ec, o.ec.message());
+        if (o.result.diag.attempts == 2)
+        {
+            ++retried;
+            BOOST_TEST((o.done - started >= 1s));
+        }
+    }
+    BOOST_TEST(retried == 1);
+    BOOST_TEST(f.server.get_stats().rate_limited == 1u);
+    BOOST_TEST(f.server.ledger().size() == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(empty_retry_budget_fails_retryable_calls_at_once)
 {
     mock_fixture f(mock_setup{.scenario = retry_scenario});
