@@ -14,6 +14,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/json/object.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -88,6 +89,7 @@ int main(int argc, char** argv)
     std::int64_t keep_alive_s = 0;
     std::size_t rate_limit = 0;
     std::int64_t rate_window_ms = 60'000;
+    std::optional<std::int64_t> chaos_seed;
 
     // The env default is applied by CLI11 (flag > STACKONE_MOCK_API_KEY > built-in default).
     app.add_option("--host", options.host, "Loopback address to listen on")
@@ -145,6 +147,11 @@ int main(int argc, char** argv)
     app.add_option("--rate-window-ms", rate_window_ms, "The window of --rate-limit")
         ->capture_default_str()
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}));
+    app.add_option("--chaos-seed",
+                   chaos_seed,
+                   "Random faults for unscripted requests, seeded: sets the scenario's "
+                   "random.seed (default mix unless the scenario gives one)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{9'007'199'254'740'991}));
 
     try
     {
@@ -176,6 +183,28 @@ int main(int argc, char** argv)
         {
             std::cerr << "stackone-mock: --scenario: " << e.what() << '\n';
             return 2;
+        }
+    }
+    if (chaos_seed)
+    {
+        // The seed goes into the scenario's `random` object (made if absent), so the server
+        // validates the result like any scenario file.
+        if (options.scenario.is_null())
+        {
+            options.scenario = boost::json::object();
+        }
+        if (auto* top = options.scenario.if_object())
+        {
+            // Anything but an object or null stays, for the server to refuse by name.
+            auto& random = (*top)["random"];
+            if (random.is_null())
+            {
+                random = boost::json::object();
+            }
+            if (auto* fields = random.if_object())
+            {
+                (*fields)["seed"] = *chaos_seed;
+            }
         }
     }
 

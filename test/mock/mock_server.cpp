@@ -484,6 +484,7 @@ struct step
     bool close_mid_body = false;
     bool close_after_response = false; // close without announcing it (no `Connection: close`)
     bool close_notify = false;         // the closes above end TLS properly
+    std::optional<bool> creates;       // absent: a 2xx status creates the note
 
     body_framing effective_framing() const
     {
@@ -754,6 +755,12 @@ void check_response_fields(const step& s, const std::string& where)
                        "cannot be combined with close_mid_body, stall_after_heartbeats or "
                        "close_after_heartbeats");
     }
+    if (s.creates && (s.action != step_action::respond || (*s.creates && !s.finishes())))
+    {
+        scenario_error(where + ".creates",
+                       "cannot be combined with an action, stall_after_heartbeats or "
+                       "close_after_heartbeats (the note is created when the body is sent)");
+    }
     if (s.close_notify && !s.close_after_heartbeats && !s.close_mid_body && !s.close_after_response)
     {
         scenario_error(where + ".close_notify",
@@ -909,6 +916,10 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
         {
             s->close_notify = boolean_at(value, at);
         }
+        else if (key == "creates")
+        {
+            s->creates = boolean_at(value, at);
+        }
         else if (!is_comment_key(key))
         {
             scenario_error(at,
@@ -916,7 +927,7 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
                            "provider_errors, fields, body, delay_ms, action, times, heartbeats, "
                            "framing, mix_heartbeats, chunk_size, stall_after_heartbeats, "
                            "close_after_heartbeats, close_mid_body, close_after_response, "
-                           "close_notify)");
+                           "close_notify, creates)");
         }
     }
     check_response_fields(*s, where);
@@ -984,9 +995,9 @@ std::vector<rule> compile_scenario(const json::value& scenario)
     }
     for (const auto& [key, value] : *top)
     {
-        if (key != "rules" && !is_comment_key(key))
+        if (key != "rules" && key != "random" && !is_comment_key(key))
         {
-            scenario_error(std::string(key), "is not a scenario field (rules)");
+            scenario_error(std::string(key), "is not a scenario field (rules, random)");
         }
     }
 
@@ -1005,6 +1016,268 @@ std::vector<rule> compile_scenario(const json::value& scenario)
         rules.push_back(compile_rule((*items)[i], "rules[" + std::to_string(i) + "]"));
     }
     return rules;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random faults: a seeded mix of steps for the requests no rule scripts (the chaos soak)
+// ---------------------------------------------------------------------------------------------
+
+/// The knobs of the random mode that shape its steps (all short: a soak must finish).
+struct random_params
+{
+    std::string retry_after = "1";
+    std::int64_t heartbeat_count = 3;
+    std::int64_t heartbeat_interval_ms = 50;
+    std::int64_t delay_ms = 100;
+};
+
+/// One kind of answer in the mix. `play` is null for `created`, the unscripted 201.
+struct random_kind
+{
+    std::string_view name;
+    std::uint64_t weight = 0;
+    std::shared_ptr<const step> play;
+    bool before_body = false; // a close_before_read step: picked before the body is read
+};
+
+/// A kind's name and default weight. The defaults add up to 1330: three answers in four are a
+/// plain 201, and `bad_gateway_created` is off (see test/mock/README.md).
+struct random_kind_spec
+{
+    std::string_view name;
+    std::uint64_t default_weight;
+};
+
+constexpr std::array<random_kind_spec, 25> random_kind_specs{{
+    {"created", 1000},
+    {"slow", 30},
+    {"rate_limited_retry_after", 25},
+    {"rate_limited", 25},
+    {"request_timeout_retry_after", 15},
+    {"request_timeout", 15},
+    {"request_timeout_created", 10},
+    {"bad_gateway", 20},
+    {"bad_gateway_created", 0},
+    {"server_error", 20},
+    {"heartbeats", 30},
+    {"heartbeats_mixed", 10},
+    {"heartbeats_content_length", 10},
+    {"stall", 5},
+    {"stall_after_heartbeats", 5},
+    {"close_before_read", 15},
+    {"close_after_read", 15},
+    {"reset", 10},
+    {"close_after_status_line", 10},
+    {"close_after_heartbeats", 10},
+    {"close_mid_body", 15},
+    {"close_mid_body_notify", 5},
+    {"close_after_response", 20},
+    {"close_delimited", 5},
+    {"close_delimited_no_notify", 5},
+}};
+
+/// The step a kind plays, in the scenario's own step format; null for `created`.
+json::value random_step_json(std::string_view name, const random_params& p)
+{
+    const json::object beats{{"count", p.heartbeat_count},
+                             {"interval_ms", p.heartbeat_interval_ms}};
+    const json::object retry_after{{"Retry-After", p.retry_after}};
+    const json::object steps{
+        {"slow", json::object{{"delay_ms", p.delay_ms}}},
+        {"rate_limited_retry_after", json::object{{"status", 429}, {"headers", retry_after}}},
+        {"rate_limited", json::object{{"status", 429}}},
+        {"request_timeout_retry_after", json::object{{"status", 408}, {"headers", retry_after}}},
+        {"request_timeout", json::object{{"status", 408}}},
+        {"request_timeout_created", json::object{{"status", 408}, {"creates", true}}},
+        {"bad_gateway_created", json::object{{"status", 502}, {"creates", true}}},
+        {"bad_gateway", json::object{{"status", 502}}},
+        {"server_error", json::object{{"status", 500}}},
+        {"heartbeats", json::object{{"status_line", 200}, {"status", 201}, {"heartbeats", beats}}},
+        {"heartbeats_mixed",
+         json::object{{"status_line", 200},
+                      {"status", 201},
+                      {"heartbeats", beats},
+                      {"mix_heartbeats", true}}},
+        {"heartbeats_content_length",
+         json::object{{"heartbeats", beats}, {"framing", "content-length"}}},
+        {"stall", json::object{{"stall_after_heartbeats", 0}}},
+        {"stall_after_heartbeats",
+         json::object{{"heartbeats", beats}, {"stall_after_heartbeats", 1}}},
+        {"close_before_read", json::object{{"action", "close_before_read"}}},
+        {"close_after_read", json::object{{"action", "close_after_read"}}},
+        {"reset", json::object{{"action", "reset"}}},
+        {"close_after_status_line", json::object{{"close_after_heartbeats", 0}}},
+        {"close_after_heartbeats",
+         json::object{{"heartbeats", beats}, {"close_after_heartbeats", 1}}},
+        {"close_mid_body", json::object{{"close_mid_body", true}}},
+        {"close_mid_body_notify", json::object{{"close_mid_body", true}, {"close_notify", true}}},
+        {"close_after_response", json::object{{"close_after_response", true}}},
+        {"close_delimited", json::object{{"framing", "close"}}},
+        {"close_delimited_no_notify",
+         json::object{{"framing", "close"}, {"close_after_response", true}}},
+    };
+    const auto* found = steps.if_contains(to_json(name));
+    return found ? *found : json::value(nullptr);
+}
+
+/// The compiled `random` object of a scenario, with its per-candidate request counters.
+struct random_mode
+{
+    std::uint64_t seed = 0;
+    std::optional<std::regex> candidate_pattern;
+    std::vector<random_kind> kinds;
+    std::uint64_t total_weight = 0;
+    std::unordered_map<std::string, std::uint64_t> seen; // requests per candidate id
+    std::vector<std::uint64_t> picked;                   // requests answered, per kind
+
+    /// The kind for request number `attempt` (from 0) of `candidate_id`: a function of the
+    /// seed, the id and the number only, so a run is the same whatever the concurrency.
+    std::size_t pick(std::string_view candidate_id, std::uint64_t attempt) const
+    {
+        std::uint64_t h = 0xcbf29ce484222325ULL; // FNV-1a: stable across builds, unlike std::hash
+        for (const char c : candidate_id)
+        {
+            h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+        }
+        const std::uint64_t roll =
+            splitmix64(splitmix64(splitmix64(seed) ^ h) + attempt) % total_weight;
+        std::uint64_t sum = 0;
+        for (std::size_t i = 0; i < kinds.size(); ++i)
+        {
+            sum += kinds[i].weight;
+            if (roll < sum)
+            {
+                return i;
+            }
+        }
+        return 0; // unreachable: roll < total_weight
+    }
+};
+
+constexpr std::int64_t max_random_seed = 9007199254740991; // 2^53 - 1: exact in any JSON reader
+
+/// Compiles `scenario.random`, or returns nothing when the scenario has none.
+std::optional<random_mode> compile_random(const json::value& scenario)
+{
+    const auto* top = scenario.if_object();
+    const auto* v = top ? top->if_contains("random") : nullptr;
+    if (!v || v->is_null())
+    {
+        return std::nullopt;
+    }
+    const auto* fields = v->if_object();
+    if (!fields)
+    {
+        scenario_error("random",
+                       "must be an object (seed, mix, retry_after, heartbeat_count, "
+                       "heartbeat_interval_ms, delay_ms, candidate_id)");
+    }
+
+    random_mode mode;
+    random_params params;
+    const json::object* mix = nullptr;
+    for (const auto& [key, value] : *fields)
+    {
+        const std::string at = "random." + std::string(key);
+        if (key == "seed")
+        {
+            mode.seed = static_cast<std::uint64_t>(integer_in(value, at, 0, max_random_seed));
+        }
+        else if (key == "mix")
+        {
+            mix = value.if_object();
+            if (!mix)
+            {
+                scenario_error(at, "must be an object of weights, e.g. {\"reset\": 10}");
+            }
+        }
+        else if (key == "retry_after")
+        {
+            const auto* text = value.if_string();
+            if (!text || text->empty() || !is_header_value(*text))
+            {
+                scenario_error(at, "must be a non-empty header value, e.g. \"1\"");
+            }
+            params.retry_after = std::string(*text);
+        }
+        else if (key == "heartbeat_count")
+        {
+            params.heartbeat_count = integer_in(value, at, 1, 100);
+        }
+        else if (key == "heartbeat_interval_ms")
+        {
+            params.heartbeat_interval_ms = integer_in(value, at, 0, 10000);
+        }
+        else if (key == "delay_ms")
+        {
+            params.delay_ms = integer_in(value, at, 0, 10000);
+        }
+        else if (key == "candidate_id")
+        {
+            mode.candidate_pattern = compile_pattern(value, at);
+        }
+        else if (!is_comment_key(key))
+        {
+            scenario_error(at,
+                           "is not a random field (seed, mix, retry_after, heartbeat_count, "
+                           "heartbeat_interval_ms, delay_ms, candidate_id)");
+        }
+    }
+
+    // Weights given in `mix` replace the defaults one by one; the others keep theirs.
+    std::vector<std::uint64_t> weights;
+    for (const auto& spec : random_kind_specs)
+    {
+        weights.push_back(spec.default_weight);
+    }
+    if (mix)
+    {
+        for (const auto& [key, value] : *mix)
+        {
+            const std::string at = "random.mix." + std::string(key);
+            if (is_comment_key(key))
+            {
+                continue;
+            }
+            const auto found =
+                std::find_if(random_kind_specs.begin(),
+                             random_kind_specs.end(),
+                             [&](const random_kind_spec& spec) { return spec.name == key; });
+            if (found == random_kind_specs.end())
+            {
+                std::string names;
+                for (const auto& spec : random_kind_specs)
+                {
+                    names += names.empty() ? "" : ", ";
+                    names += spec.name;
+                }
+                scenario_error(at, "is not a kind of answer (" + names + ")");
+            }
+            weights[static_cast<std::size_t>(found - random_kind_specs.begin())] =
+                static_cast<std::uint64_t>(integer_in(value, at, 0, 1000000));
+        }
+    }
+
+    for (std::size_t i = 0; i < random_kind_specs.size(); ++i)
+    {
+        random_kind kind;
+        kind.name = random_kind_specs[i].name;
+        kind.weight = weights[i];
+        const auto text = random_step_json(kind.name, params);
+        if (!text.is_null())
+        {
+            kind.play = compile_step(text, "random.mix." + std::string(kind.name));
+            kind.before_body = kind.play->action == step_action::close_before_read;
+        }
+        mode.total_weight += kind.weight;
+        mode.kinds.push_back(std::move(kind));
+    }
+    if (mode.total_weight == 0)
+    {
+        scenario_error("random.mix", "must give at least one kind a positive weight");
+    }
+    mode.picked.assign(mode.kinds.size(), 0);
+    return mode;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1324,6 +1597,7 @@ public:
                                         std::string_view account_id,
                                         json::value note);
     note_ids next_ids();
+    json::object random_counts() const;
     std::chrono::milliseconds idle_close() const noexcept { return opts_.idle_close_ms; }
     std::optional<std::chrono::seconds> take_rate_slot();
     const std::string& keep_alive_line() const noexcept { return keep_alive_line_; }
@@ -1343,6 +1617,7 @@ public:
     std::atomic<std::uint64_t> rate_limited{0};
 
 private:
+    std::shared_ptr<const step> pick_random_step(std::string_view candidate_id, step_pick pick);
     asio::awaitable<void> accept_loop();
     void spawn_session(tcp::socket socket);
     void run_worker();
@@ -1362,8 +1637,9 @@ private:
     std::vector<ledger_entry> ledger_;
     int ledger_fd_ = -1;
 
-    std::mutex scenario_mutex_;
+    mutable std::mutex scenario_mutex_;
     std::vector<rule> rules_;
+    std::optional<random_mode> random_; // scenario.random: for requests no rule scripts
     std::atomic<bool> has_rules_{false};
 
     std::mutex rate_mutex_; // rate_limit_requests: the current window
@@ -1691,7 +1967,7 @@ private:
         }
 
         const bool success = s.status >= 200 && s.status < 300;
-        const bool creates = success && s.finishes();
+        const bool creates = s.creates.value_or(success) && s.finishes();
 
         // 204 and 304 never carry a body or, for 204, a length (RFC 9110, 8.6); scenario
         // validation keeps heartbeats and body faults away from them.
@@ -1740,7 +2016,7 @@ private:
             }
             if (has_body)
             {
-                body = step_body(s, ids);
+                body = step_body(s, success ? ids : std::nullopt);
             }
         }
 
@@ -1855,7 +2131,7 @@ private:
         }
         if (!body_first && has_body)
         {
-            body = step_body(s, ids);
+            body = step_body(s, success ? ids : std::nullopt);
         }
 
         std::size_t cut = 0;
@@ -2312,7 +2588,8 @@ server_core::server_core(server_options opts)
     }
 
     rules_ = compile_scenario(opts_.scenario);
-    has_rules_ = !rules_.empty();
+    random_ = compile_random(opts_.scenario);
+    has_rules_ = !rules_.empty() || random_;
 
     // Ids must differ across runs that append to the same ledger file, hence a random seed.
     std::random_device entropy;
@@ -2586,6 +2863,10 @@ std::string server_core::stats_json() const
     body["heartbeats_sent"] = s.heartbeats_sent;
     body["connections_closed_idle"] = s.connections_closed_idle;
     body["rate_limited"] = s.rate_limited;
+    if (auto random = random_counts(); !random.empty())
+    {
+        body["random"] = std::move(random);
+    }
     return json::serialize(body);
 }
 
@@ -2599,9 +2880,11 @@ void server_core::set_scenario(const json::value& scenario)
 {
     // Compile outside the lock: a bad scenario throws and leaves the old one in force.
     auto rules = compile_scenario(scenario);
+    auto random = compile_random(scenario);
     std::lock_guard lock(scenario_mutex_);
     rules_ = std::move(rules);
-    has_rules_.store(!rules_.empty(), std::memory_order_release);
+    random_ = std::move(random);
+    has_rules_.store(!rules_.empty() || random_, std::memory_order_release);
 }
 
 std::shared_ptr<const step>
@@ -2634,7 +2917,46 @@ server_core::pick_step(std::string_view candidate_id, std::string_view account_i
         r.seen[key] = k + 1;
         return s;
     }
-    return nullptr;
+    return pick_random_step(candidate_id, pick);
+}
+
+std::shared_ptr<const step> server_core::pick_random_step(std::string_view candidate_id,
+                                                          step_pick pick)
+{
+    // Called with scenario_mutex_ held. Counted like a rule: per candidate id, and a request
+    // only once (before its body for a close_before_read, after it otherwise).
+    if (!random_ ||
+        (random_->candidate_pattern &&
+         !std::regex_search(candidate_id.begin(), candidate_id.end(), *random_->candidate_pattern)))
+    {
+        return nullptr;
+    }
+    const std::string key(candidate_id);
+    const auto found = random_->seen.find(key);
+    const std::uint64_t k = found == random_->seen.end() ? 0 : found->second;
+    const auto index = random_->pick(candidate_id, k);
+    const auto& kind = random_->kinds[index];
+    if (pick == step_pick::before_body && !kind.before_body)
+    {
+        return nullptr;
+    }
+    random_->seen[key] = k + 1;
+    ++random_->picked[index];
+    return kind.play;
+}
+
+json::object server_core::random_counts() const
+{
+    json::object counts;
+    std::lock_guard lock(scenario_mutex_);
+    if (random_)
+    {
+        for (std::size_t i = 0; i < random_->kinds.size(); ++i)
+        {
+            counts[to_json(random_->kinds[i].name)] = random_->picked[i];
+        }
+    }
+    return counts;
 }
 
 note_ids server_core::next_ids()
