@@ -85,6 +85,19 @@ inline error_code make_http_error(int status) noexcept
     return error_code(status, http_category());
 }
 
+/**
+ * @brief Whether an error status leaves open that the note was created anyway.
+ *
+ * True for 408 (StackOne gave up waiting; the provider may have finished) and for every 5xx
+ * but 501 (the failure may have come after the provider created the note, e.g. a 502 for a
+ * provider that answered badly). Other statuses are refusals: nothing was created, and the
+ * same request may be sent again.
+ */
+constexpr bool status_may_have_created(int status) noexcept
+{
+    return status == 408 || (status >= 500 && status != 501);
+}
+
 /// True when @p ec is an HTTP status error; the status is then `ec.value()`.
 inline bool is_http_error(const error_code& ec) noexcept
 {

@@ -223,6 +223,15 @@ BOOST_AUTO_TEST_CASE(result_outcome_follows_what_may_have_happened)
         (make_import_record(item, make_http_error(422), res).outcome == import_outcome::failed));
     BOOST_TEST(
         (make_import_record(item, make_http_error(408), res).outcome == import_outcome::unknown));
+    // A provider may have created the note behind a 5xx, but not behind a 501 or a 4xx.
+    for (int status : {500, 502, 503, 504})
+        BOOST_TEST((make_import_record(item, make_http_error(status), res).outcome ==
+                    import_outcome::unknown),
+                   status);
+    for (int status : {400, 401, 403, 404, 409, 412, 429, 501})
+        BOOST_TEST((make_import_record(item, make_http_error(status), res).outcome ==
+                    import_outcome::failed),
+                   status);
 
     res.diag.message = "Provider said no";
     const auto rec = make_import_record(item, make_http_error(422), res);

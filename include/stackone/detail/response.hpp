@@ -190,6 +190,7 @@ inline error_code classify_response(const response_view& r, create_result& out)
         diag.body_excerpt.clear();
         if (status_line_ok)
             return errc::empty_body;
+        diag.may_have_been_processed = status_may_have_created(r.status_line);
         return make_http_error(r.status_line);
     }
 
@@ -202,6 +203,7 @@ inline error_code classify_response(const response_view& r, create_result& out)
             parse_ec ? "body is not JSON: " + parse_ec.message() : "body is not an object";
         if (status_line_ok)
             return errc::malformed_response;
+        diag.may_have_been_processed = status_may_have_created(r.status_line);
         return make_http_error(r.status_line);
     }
 
@@ -239,6 +241,7 @@ inline error_code classify_response(const response_view& r, create_result& out)
         diag.provider_errors = *provider_errors;
     diag.body_excerpt = body_excerpt(r.json);
     diag.body = std::move(body);
+    diag.may_have_been_processed = status_may_have_created(effective);
     return make_http_error(effective);
 }
 

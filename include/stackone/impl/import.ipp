@@ -108,11 +108,11 @@ STACKONE_DECL import_record make_import_record(const import_item& item,
     // Nothing sent, or a definite refusal: failed. Anything that may have run: unknown.
     if (is_http_error(ec))
     {
-        // TODO(#6): a 5xx counts as a refusal, but a provider may have created the note behind
-        // a 502/504 (the soak's `bad_gateway_created` faults show it as failed lines with a
-        // ledger entry); whether those should be `unknown` is still to be decided.
+        // The status decides: a refusal created nothing; a 408 or a 5xx may have (a provider
+        // that finished behind a 502, say).
         r.status = ec.value();
-        r.outcome = ec.value() == 408 ? import_outcome::unknown : import_outcome::failed;
+        r.outcome =
+            status_may_have_created(ec.value()) ? import_outcome::unknown : import_outcome::failed;
     }
     else
     {
