@@ -452,6 +452,15 @@ enum class body_framing
     close,          // no length and no chunking: the body ends when the connection closes
 };
 
+/// What follows the bytes of a `raw` step.
+enum class raw_end
+{
+    close,     // close properly (FIN; TLS: close_notify first)
+    reset,     // close with a TCP RST, as a server that crashed
+    stall,     // send nothing more; keep the connection until the client closes it
+    keep_open, // serve the next request on the same connection
+};
+
 /// Whitespace sent after the headers while the "provider" works, before the final body.
 struct heartbeat_plan
 {
@@ -484,6 +493,10 @@ struct step
     bool close_mid_body = false;
     bool close_after_response = false; // close without announcing it (no `Connection: close`)
     bool close_notify = false;         // the closes above end TLS properly
+
+    // `raw`: bytes written verbatim instead of an answer, then `raw_then` (see raw_step_*).
+    std::optional<std::string> raw;
+    raw_end raw_then = raw_end::close;
 
     body_framing effective_framing() const
     {
@@ -773,6 +786,70 @@ void check_response_fields(const step& s, const std::string& where)
     }
 }
 
+// --- `raw` steps: bytes sent verbatim, for answers no well-behaved server gives -------------
+
+constexpr std::size_t max_raw_bytes = 8 * 1024 * 1024;
+
+void parse_raw_field(step& s, std::string_view key, const json::value& value, const std::string& at)
+{
+    const auto* text = value.if_string();
+    if (key == "raw")
+    {
+        if (!text || text->empty() || text->size() > max_raw_bytes)
+        {
+            scenario_error(at,
+                           "must be a non-empty string of at most " +
+                               std::to_string(max_raw_bytes) + " bytes");
+        }
+        s.raw = std::string(*text);
+        return;
+    }
+    const std::string_view then = text ? std::string_view(*text) : std::string_view();
+    if (text && then == "close")
+    {
+        s.raw_then = raw_end::close;
+    }
+    else if (text && then == "reset")
+    {
+        s.raw_then = raw_end::reset;
+    }
+    else if (text && then == "stall")
+    {
+        s.raw_then = raw_end::stall;
+    }
+    else if (text && then == "keep_open")
+    {
+        s.raw_then = raw_end::keep_open;
+    }
+    else
+    {
+        scenario_error(at, "must be one of \"close\", \"reset\", \"stall\" or \"keep_open\"");
+    }
+}
+
+/// A `raw` step answers with its bytes alone: every field that shapes an answer would be
+/// silently ignored, so it is refused instead.
+void check_raw_step(const json::object& fields, const step& s, const std::string& where)
+{
+    if (!s.raw)
+    {
+        if (fields.contains("raw_then"))
+        {
+            scenario_error(where + ".raw_then", "needs \"raw\"");
+        }
+        return;
+    }
+    for (const auto& [key, value] : fields)
+    {
+        if (key != "raw" && key != "raw_then" && key != "times" && key != "delay_ms" &&
+            !is_comment_key(key))
+        {
+            scenario_error(where + "." + std::string(key),
+                           "cannot be combined with raw (only raw_then, times and delay_ms can)");
+        }
+    }
+}
+
 std::shared_ptr<const step> compile_step(const json::value& v, const std::string& where)
 {
     const auto* fields = v.if_object();
@@ -909,6 +986,10 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
         {
             s->close_notify = boolean_at(value, at);
         }
+        else if (key == "raw" || key == "raw_then")
+        {
+            parse_raw_field(*s, key, value, at);
+        }
         else if (!is_comment_key(key))
         {
             scenario_error(at,
@@ -916,10 +997,11 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
                            "provider_errors, fields, body, delay_ms, action, times, heartbeats, "
                            "framing, mix_heartbeats, chunk_size, stall_after_heartbeats, "
                            "close_after_heartbeats, close_mid_body, close_after_response, "
-                           "close_notify)");
+                           "close_notify, raw, raw_then)");
         }
     }
     check_response_fields(*s, where);
+    check_raw_step(*fields, *s, where);
     return s;
 }
 
@@ -1643,6 +1725,11 @@ private:
             }
         }
 
+        if (s.raw)
+        {
+            co_return co_await play_raw(s);
+        }
+
         switch (s.action)
         {
         case step_action::close_before_read:
@@ -1658,6 +1745,33 @@ private:
         }
 
         co_return co_await answer_step(s, candidate_id, account_id, note);
+    }
+
+    /// Sends a `raw` step's bytes as they are, then ends as `raw_then` says. The request was
+    /// read and validated; no note is created. Returns false when the connection is over.
+    asio::awaitable<bool> play_raw(const step& s)
+    {
+        co_await send(*s.raw);
+        if (closing_ || peer_gone_)
+        {
+            close_now();
+            co_return false;
+        }
+        switch (s.raw_then)
+        {
+        case raw_end::close:
+            co_await close_gracefully();
+            co_return false;
+        case raw_end::reset:
+            reset_now();
+            co_return false;
+        case raw_end::stall:
+            co_await stall_until_closed();
+            co_return false;
+        case raw_end::keep_open:
+            break;
+        }
+        co_return true;
     }
 
     /// Answers a `respond` step: the head, the heartbeats, then the final body in the step's
