@@ -88,10 +88,19 @@ void check_base_url(const std::string& url)
     // itself is not echoed: people paste credentials into URLs.
     for (std::string_view scheme : {"http://", "https://"})
     {
-        if (starts_with_no_case(url, scheme) && url.size() > scheme.size())
+        if (!starts_with_no_case(url, scheme) || url.size() == scheme.size())
         {
-            return;
+            continue;
         }
+        // "user:password@host": the library refuses it too, but would echo the URL.
+        const auto authority = std::string_view(url).substr(scheme.size());
+        if (authority.substr(0, authority.find_first_of("/?#")).find('@') != std::string_view::npos)
+        {
+            throw usage_error("--base-url (or STACKONE_BASE_URL): must not contain user info "
+                              "(user:password@); the API key comes from STACKONE_API_KEY or "
+                              "--api-key-file");
+        }
+        return;
     }
     throw usage_error("--base-url (or STACKONE_BASE_URL): expected an http:// or https:// URL "
                       "such as https://api.stackone.com");
@@ -139,9 +148,23 @@ std::string read_api_key(const std::string& key_file)
 
 void check_ca_file(const std::string& path)
 {
-    // Checked here so a typo is a usage error, not a TLS failure on the first call.
+    // Checked here so a typo is a usage error, not a TLS failure on the first call. Over
+    // http:// the file is never loaded, so a file that holds no PEM certificate at all is
+    // refused here too, whatever the URL.
     std::ifstream in;
     open_for_reading(in, "--ca-file", path);
+    std::string line;
+    while (std::getline(in, line))
+    {
+        if (line.starts_with("-----BEGIN CERTIFICATE-----") ||
+            line.starts_with("-----BEGIN TRUSTED CERTIFICATE-----"))
+        {
+            return;
+        }
+    }
+    throw usage_error("--ca-file: '" + path +
+                      "' holds no PEM certificate (-----BEGIN "
+                      "CERTIFICATE-----)");
 }
 
 std::chrono::milliseconds seconds_of(std::string_view flag, const std::string& text)
