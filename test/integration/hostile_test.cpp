@@ -14,6 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -22,8 +23,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace stackone;
@@ -201,21 +204,22 @@ BOOST_AUTO_TEST_CASE(http_1_0_answers_are_used_but_never_kept_alive)
          "HTTP/1.0 201 Created\r\nContent-Type: application/json\r\n\r\n" + created_json,
          "close"},
     };
-    for (const auto& v : variants)
-    {
-        BOOST_TEST_CONTEXT(v.name)
+    for (const bool tls : {false, true})
+        for (const auto& v : variants)
         {
-            mock_fixture f;
-            f.server.set_scenario(raw_scenario(v.bytes, v.then));
-            asio::io_context io;
-            client c(io, f.client_opts());
-            const auto out = create(io, c, "raw-1");
-            BOOST_TEST(!out.ec, out.ec.message());
-            BOOST_TEST(out.result.status == 201);
-            BOOST_TEST(out.result.id.value_or("") == "raw-note-1");
-            check_pool_healthy_after(f, io, c);
+            BOOST_TEST_CONTEXT(v.name << (tls ? " over TLS" : " over TCP"))
+            {
+                mock_fixture f(mock_setup{.tls = tls});
+                f.server.set_scenario(raw_scenario(v.bytes, v.then));
+                asio::io_context io;
+                client c(io, f.client_opts());
+                const auto out = create(io, c, "raw-1");
+                BOOST_TEST(!out.ec, out.ec.message());
+                BOOST_TEST(out.result.status == 201);
+                BOOST_TEST(out.result.id.value_or("") == "raw-note-1");
+                check_pool_healthy_after(f, io, c);
+            }
         }
-    }
 }
 
 BOOST_AUTO_TEST_CASE(connection_close_is_honoured_even_if_the_server_keeps_the_connection)
@@ -261,6 +265,76 @@ BOOST_AUTO_TEST_CASE(reset_after_a_complete_answer_does_not_poison_the_pool)
     BOOST_TEST(c.stats().retired_closed_by_peer == 1u);
     BOOST_TEST(c.stats().connections_opened == 2u);
     BOOST_TEST(f.server.get_stats().created == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(redirects_to_another_origin_are_never_followed)
+{
+    // security/redirects_are_not_followed covers a 302 to a name that does not resolve; here
+    // the other origin is a live server, which must see no connection at all (the request
+    // would carry the Authorization header), and every redirect status is tried, 307 and 308
+    // (which keep the method and body) included.
+    mock_fixture elsewhere;
+    for (const int status : {301, 302, 303, 307, 308})
+    {
+        BOOST_TEST_CONTEXT("status " << status)
+        {
+            json::object step{
+                {"status", status},
+                {"times", 0},
+                {"headers",
+                 json::object{{"Location",
+                               elsewhere.server.base_url() + "/unified/ats/candidates/"
+                                                             "c-1/notes"}}}};
+            json::object rule{{"candidate_id", "^moved-"}, {"steps", json::array{step}}};
+            mock_fixture f;
+            f.server.set_scenario(json::object{{"rules", json::array{rule}}});
+            asio::io_context io;
+            client c(io, f.client_opts());
+            const auto out = create(io, c, "moved-1");
+            BOOST_TEST(out.ec == make_http_error(status), out.ec.message());
+            BOOST_TEST(out.result.diag.attempts == 1);
+            BOOST_TEST(f.server.get_stats().requests == 1u);
+            BOOST_TEST(!create(io, c, "ok-after-1").ec);
+            BOOST_TEST(c.stats().connections_opened == 1u); // the 3xx left a reusable connection
+        }
+    }
+    BOOST_TEST(elsewhere.server.get_stats().connections_accepted == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(raw_steps_refuse_fields_they_would_ignore)
+{
+    mock_fixture f;
+    const std::vector<std::pair<const char*, const char*>> bad = {
+        {R"({"raw": "x", "status": 500})", "steps[0].status"},
+        {R"({"raw": "x", "headers": {"A": "b"}})", "steps[0].headers"},
+        {R"({"raw": "x", "action": "reset"})", "steps[0].action"},
+        {R"({"raw": ""})", "steps[0].raw"},
+        {R"({"raw": 7})", "steps[0].raw"},
+        {R"({"raw": "x", "raw_then": "linger"})", "steps[0].raw_then"},
+        {R"({"raw_then": "close"})", "steps[0].raw_then"},
+    };
+    for (const auto& [step, names] : bad)
+    {
+        BOOST_TEST_CONTEXT(step)
+        {
+            const auto scenario =
+                boost::json::parse(std::string(R"({"rules": [{"steps": [)") + step + "]}]}");
+            std::string what;
+            try
+            {
+                f.server.set_scenario(scenario);
+            }
+            catch (const std::runtime_error& e)
+            {
+                what = e.what();
+            }
+            BOOST_TEST(what.find(names) != std::string::npos, what);
+        }
+    }
+    // The old (empty) scenario is still in force: an ordinary call is created.
+    asio::io_context io;
+    client c(io, f.client_opts());
+    BOOST_TEST(!create(io, c, "c-1").ec);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
