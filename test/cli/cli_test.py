@@ -151,6 +151,9 @@ def usage_cases(workdir, url):
         ("--rate", ["-1"], "--rate"),
         ("--rate", ["fast"], "--rate"),
         ("--rate", ["1e8"], "--rate"),
+        ("--rate", ["10000001"], "--rate"),
+        ("--rate", ["inf"], "--rate"),
+        ("--rate", ["0x10"], "--rate"),
         ("--max-retry-after", ["forever"], "--max-retry-after"),
         ("--max-retry-after", ["-2"], "--max-retry-after"),
         ("--log-level", ["verbose"], "--log-level"),
@@ -366,9 +369,15 @@ def main():
         mock = Mock(mock_bin, workdir, "plain")
         try:
             check_usage_errors(notes_bin, mock, workdir)
-            # A valid command does reach this mock: the zero above is not vacuous.
-            rc, out, err = run(notes_bin, ["create", "--base-url", mock.url, "--account-id",
-                                           "acc-1", "--candidate-id", "control", "--body", "x"])
+            # A valid value for every flag does reach this mock: the zeros above are not
+            # vacuous, and the validators do not refuse good values.
+            rc, out, err = run(notes_bin, [
+                "create", "--base-url", mock.url, "--account-id", "acc-1",
+                "--candidate-id", "control", "--body", "x", "--author-id", "author-1",
+                "--visibility", "private", "--connections", "2", "--heartbeat",
+                "--heartbeat-gap", "30", "--timeout", "10.5", "--deadline", "60",
+                "--max-attempts", "2", "--at-most-once", "--rate", "60000.5",
+                "--max-retry-after", "0.5", "--log-level", "error", "--user-agent", "cli-test/1"])
             check(rc == 0 and mock.stats()["requests"] == 1, "control call: %d %s" % (rc, err))
             check_hostile_files(notes_bin, mock, workdir)
         finally:
