@@ -142,18 +142,51 @@ BOOST_AUTO_TEST_CASE(many_small_headers_over_the_limit_are_header_too_large)
     expect_error_then_healthy(answer, "keep_open", errc::header_too_large);
 }
 
+// A chunked answer whose body goes on forever: after `head`, `chunk` again and again.
+json::value endless_scenario(const std::string& chunk, int interval_ms)
+{
+    const std::string head = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n9\r\n{\"data\":\"\r\n";
+    json::object step{{"raw", head},
+                      {"raw_repeat", chunk},
+                      {"raw_repeat_interval_ms", interval_ms},
+                      {"times", 0}};
+    json::object rule{{"candidate_id", "^raw-"}, {"steps", json::array{step}}};
+    return json::object{{"rules", json::array{rule}}};
+}
+
 BOOST_AUTO_TEST_CASE(chunked_body_that_never_ends_stops_at_body_bytes)
 {
-    // 17 chunks of 64 KiB (1.06 MiB, over the default 1 MiB limit) and no last chunk; the
-    // server then stalls. The client must stop at the limit, not wait for an end.
-    std::string answer =
-        "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nTransfer-Encoding: "
-        "chunked\r\n\r\n";
-    const std::string chunk = "10000\r\n" + std::string(64 * 1024, 'a') + "\r\n";
-    answer += "9\r\n{\"data\":\"\r\n";
-    for (int i = 0; i < 17; ++i)
-        answer += chunk;
-    expect_error_then_healthy(answer, "stall", errc::body_too_large);
+    // 16 KiB chunks as fast as the client reads, forever: the client must stop at the default
+    // 1 MiB limit, not wait for an end.
+    mock_fixture f;
+    f.server.set_scenario(endless_scenario("4000\r\n" + std::string(16 * 1024, 'a') + "\r\n", 0));
+    asio::io_context io;
+    client c(io, f.client_opts());
+    const auto bad = create(io, c, "raw-1");
+    BOOST_TEST(bad.ec == make_error_code(errc::body_too_large), bad.ec.message());
+    BOOST_TEST(bad.result.diag.may_have_been_processed);
+    BOOST_TEST(bad.result.diag.attempts == 1);
+    check_pool_healthy_after(f, io, c);
+}
+
+BOOST_AUTO_TEST_CASE(body_trickling_forever_hits_the_attempt_timeout)
+{
+    // One JSON byte every 20 ms keeps a 200 ms heartbeat gap re-armed for ever; the attempt's
+    // own time limit still ends it (and, the request being written, it is not replayed).
+    mock_fixture f;
+    f.server.set_scenario(endless_scenario("1\r\na\r\n", 20));
+    asio::io_context io;
+    auto opts = f.client_opts();
+    opts.heartbeat = true;
+    opts.heartbeat_gap = std::chrono::milliseconds(200);
+    opts.retry.attempt_timeout = std::chrono::milliseconds(800);
+    client c(io, opts);
+    const auto bad = create(io, c, "raw-1");
+    BOOST_TEST(bad.ec == make_error_code(errc::attempt_timeout), bad.ec.message());
+    BOOST_TEST(bad.result.diag.may_have_been_processed);
+    BOOST_TEST(bad.result.diag.attempts == 1);
+    check_pool_healthy_after(f, io, c);
 }
 
 BOOST_AUTO_TEST_CASE(huge_content_length_stops_at_body_bytes)
@@ -312,6 +345,11 @@ BOOST_AUTO_TEST_CASE(raw_steps_refuse_fields_they_would_ignore)
         {R"({"raw": 7})", "steps[0].raw"},
         {R"({"raw": "x", "raw_then": "linger"})", "steps[0].raw_then"},
         {R"({"raw_then": "close"})", "steps[0].raw_then"},
+        {R"({"raw_repeat": "x"})", "steps[0].raw_repeat"},
+        {R"({"raw": "x", "raw_repeat": "y", "raw_then": "close"})", "steps[0].raw_then"},
+        {R"({"raw": "x", "raw_repeat_interval_ms": 5})", "steps[0].raw_repeat_interval_ms"},
+        {R"({"raw": "x", "raw_repeat": "y", "raw_repeat_interval_ms": -1})",
+         "steps[0].raw_repeat_interval_ms"},
     };
     for (const auto& [step, names] : bad)
     {

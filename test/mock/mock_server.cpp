@@ -497,6 +497,8 @@ struct step
     // `raw`: bytes written verbatim instead of an answer, then `raw_then` (see raw_step_*).
     std::optional<std::string> raw;
     raw_end raw_then = raw_end::close;
+    std::optional<std::string> raw_repeat; // sent again and again after `raw`, never ending
+    std::chrono::milliseconds raw_repeat_interval{0};
 
     body_framing effective_framing() const
     {
@@ -793,6 +795,22 @@ constexpr std::size_t max_raw_bytes = 8 * 1024 * 1024;
 void parse_raw_field(step& s, std::string_view key, const json::value& value, const std::string& at)
 {
     const auto* text = value.if_string();
+    if (key == "raw_repeat")
+    {
+        if (!text || text->empty() || text->size() > max_heartbeat_bytes)
+        {
+            scenario_error(at,
+                           "must be a non-empty string of at most " +
+                               std::to_string(max_heartbeat_bytes) + " bytes");
+        }
+        s.raw_repeat = std::string(*text);
+        return;
+    }
+    if (key == "raw_repeat_interval_ms")
+    {
+        s.raw_repeat_interval = std::chrono::milliseconds(integer_in(value, at, 0, max_delay_ms));
+        return;
+    }
     if (key == "raw")
     {
         if (!text || text->empty() || text->size() > max_raw_bytes)
@@ -833,20 +851,31 @@ void check_raw_step(const json::object& fields, const step& s, const std::string
 {
     if (!s.raw)
     {
-        if (fields.contains("raw_then"))
+        for (const char* key : {"raw_then", "raw_repeat", "raw_repeat_interval_ms"})
         {
-            scenario_error(where + ".raw_then", "needs \"raw\"");
+            if (fields.contains(key))
+            {
+                scenario_error(where + "." + key, "needs \"raw\"");
+            }
         }
         return;
     }
     for (const auto& [key, value] : fields)
     {
-        if (key != "raw" && key != "raw_then" && key != "times" && key != "delay_ms" &&
-            !is_comment_key(key))
+        if (!key.starts_with("raw") && key != "times" && key != "delay_ms" && !is_comment_key(key))
         {
             scenario_error(where + "." + std::string(key),
-                           "cannot be combined with raw (only raw_then, times and delay_ms can)");
+                           "cannot be combined with raw (only raw_then, raw_repeat, "
+                           "raw_repeat_interval_ms, times and delay_ms can)");
         }
+    }
+    if (s.raw_repeat && fields.contains("raw_then"))
+    {
+        scenario_error(where + ".raw_then", "cannot be combined with raw_repeat (it never ends)");
+    }
+    if (!s.raw_repeat && fields.contains("raw_repeat_interval_ms"))
+    {
+        scenario_error(where + ".raw_repeat_interval_ms", "needs \"raw_repeat\"");
     }
 }
 
@@ -986,7 +1015,8 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
         {
             s->close_notify = boolean_at(value, at);
         }
-        else if (key == "raw" || key == "raw_then")
+        else if (key == "raw" || key == "raw_then" || key == "raw_repeat" ||
+                 key == "raw_repeat_interval_ms")
         {
             parse_raw_field(*s, key, value, at);
         }
@@ -997,7 +1027,7 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
                            "provider_errors, fields, body, delay_ms, action, times, heartbeats, "
                            "framing, mix_heartbeats, chunk_size, stall_after_heartbeats, "
                            "close_after_heartbeats, close_mid_body, close_after_response, "
-                           "close_notify, raw, raw_then)");
+                           "close_notify, raw, raw_then, raw_repeat, raw_repeat_interval_ms)");
         }
     }
     check_response_fields(*s, where);
@@ -1754,6 +1784,20 @@ private:
         co_await send(*s.raw);
         if (closing_ || peer_gone_)
         {
+            close_now();
+            co_return false;
+        }
+
+        // An answer that never ends: the repeated bytes go out until the client gives up (a
+        // failed write) or the server stops. Interval 0 still yields between writes.
+        if (s.raw_repeat)
+        {
+            while (!closing_ && !peer_gone_)
+            {
+                timer_.expires_after(s.raw_repeat_interval);
+                co_await timer_.async_wait(use_nothrow);
+                co_await send(*s.raw_repeat);
+            }
             close_now();
             co_return false;
         }
