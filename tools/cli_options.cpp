@@ -42,6 +42,13 @@ CLI::Validator seconds_validator(bool allow_zero)
         auto value = parse_seconds(text);
         if (!value)
         {
+            // Only digits and a point, yet refused: the number is too large.
+            if (!text.empty() && text.find_first_not_of("0123456789.") == std::string::npos &&
+                text.find_first_of("0123456789") != std::string::npos &&
+                std::count(text.begin(), text.end(), '.') <= 1)
+            {
+                return "at most " + std::to_string(max_seconds) + " seconds, got '" + text + "'";
+            }
             return "expected decimal seconds such as 30 or 0.5, got '" + text + "'";
         }
         if (!allow_zero && value->count() == 0)
@@ -51,6 +58,24 @@ CLI::Validator seconds_validator(bool allow_zero)
         return {};
     };
     return CLI::Validator(check, "", "seconds");
+}
+
+// CLI11 validator for --rate: a plain decimal number of requests per minute. CLI11's own Range
+// would print its bounds as 0.000000 and accept "inf"-like spellings of strtod.
+CLI::Validator rate_validator()
+{
+    auto check = [](std::string& text) -> std::string {
+        const bool plain = !text.empty() &&
+                           text.find_first_not_of("0123456789.") == std::string::npos &&
+                           text.find_first_of("0123456789") != std::string::npos &&
+                           std::count(text.begin(), text.end(), '.') <= 1;
+        if (!plain || std::strtod(text.c_str(), nullptr) > 1e7)
+        {
+            return "expected requests per minute from 0 to 10000000, got '" + text + "'";
+        }
+        return {};
+    };
+    return CLI::Validator(check, "", "rate");
 }
 
 // Header values travel on one line; CR, LF, NUL and other controls would be refused by the
@@ -88,10 +113,19 @@ void check_base_url(const std::string& url)
     // itself is not echoed: people paste credentials into URLs.
     for (std::string_view scheme : {"http://", "https://"})
     {
-        if (starts_with_no_case(url, scheme) && url.size() > scheme.size())
+        if (!starts_with_no_case(url, scheme) || url.size() == scheme.size())
         {
-            return;
+            continue;
         }
+        // "user:password@host": the library refuses it too, but would echo the URL.
+        const auto authority = std::string_view(url).substr(scheme.size());
+        if (authority.substr(0, authority.find_first_of("/?#")).find('@') != std::string_view::npos)
+        {
+            throw usage_error("--base-url (or STACKONE_BASE_URL): must not contain user info "
+                              "(user:password@); the API key comes from STACKONE_API_KEY or "
+                              "--api-key-file");
+        }
+        return;
     }
     throw usage_error("--base-url (or STACKONE_BASE_URL): expected an http:// or https:// URL "
                       "such as https://api.stackone.com");
@@ -139,9 +173,23 @@ std::string read_api_key(const std::string& key_file)
 
 void check_ca_file(const std::string& path)
 {
-    // Checked here so a typo is a usage error, not a TLS failure on the first call.
+    // Checked here so a typo is a usage error, not a TLS failure on the first call. Over
+    // http:// the file is never loaded, so a file that holds no PEM certificate at all is
+    // refused here too, whatever the URL.
     std::ifstream in;
     open_for_reading(in, "--ca-file", path);
+    std::string line;
+    while (std::getline(in, line))
+    {
+        if (line.starts_with("-----BEGIN CERTIFICATE-----") ||
+            line.starts_with("-----BEGIN TRUSTED CERTIFICATE-----"))
+        {
+            return;
+        }
+    }
+    throw usage_error("--ca-file: '" + path +
+                      "' holds no PEM certificate (-----BEGIN "
+                      "CERTIFICATE-----)");
 }
 
 std::chrono::milliseconds seconds_of(std::string_view flag, const std::string& text)
@@ -309,7 +357,7 @@ void add_common_options(CLI::App& cmd, common_args& args)
                    args.rate,
                    "Requests per minute at most; 0 = no pacing [1000 for api.stackone.com, "
                    "else 0]")
-        ->check(CLI::Range(0.0, 1e7))
+        ->check(rate_validator())
         ->type_name("N")
         ->group(std::string(retry_group));
     cmd.add_option("--max-retry-after",

@@ -207,16 +207,16 @@ std::string_view host_of(std::string_view url)
     return url.substr(0, url.find(':'));
 }
 
-// Says loudly what the chosen transport exposes: the key travels in every request.
-void warn_about_transport(const stackone::client_options& opts, cli::console& out)
+// Says loudly what the chosen transport exposes: the key travels in every request. Called once
+// the client exists, so a usage error is not preceded by warnings about a URL it refuses.
+void warn_about_transport(bool insecure, std::string url, cli::console& out)
 {
-    if (opts.tls.insecure_skip_verify)
+    if (insecure)
     {
         out.message("WARNING: --insecure: TLS certificates and host names are NOT checked. "
                     "Anyone on the network path can read the API key and forge answers. Use it "
                     "only for local experiments.");
     }
-    std::string url = opts.base_url;
     std::transform(url.begin(), url.end(), url.begin(), [](unsigned char c) {
         return static_cast<char>(std::tolower(c));
     });
@@ -296,11 +296,13 @@ int run_create(const cli::common_args& common, const cli::create_args& args)
     cli::check_create_args(args);
     auto opts = cli::make_client_options(common, cli::make_logger(out));
     auto item = make_create_item(args);
-    warn_about_transport(opts, out);
+    const bool insecure = opts.tls.insecure_skip_verify;
+    const auto base_url = opts.base_url;
 
     // One call on one thread; the account id is the client's.
     asio::io_context io{1};
     auto client = make_client(io, std::move(opts));
+    warn_about_transport(insecure, base_url, out);
     auto call = client->async_create_candidate_note(
         item.candidate_id, item.body, {}, asio::as_tuple(asio::use_awaitable));
     auto run = run_interruptible(io, client, std::move(call), out);
@@ -469,12 +471,14 @@ int run_import_command(const cli::common_args& common, const cli::import_args& a
     auto opts = cli::make_client_options(common, cli::make_logger(out));
     auto input = open_input(args.input);
     check_results_path(output_path, args);
-    warn_about_transport(opts, out);
+    const bool insecure = opts.tls.insecure_skip_verify;
+    const auto base_url = opts.base_url;
 
     // The results file is created only once the client is built, so a bad option leaves no
     // empty file behind to block the next run.
     asio::io_context io{1};
     auto client = make_client(io, std::move(opts));
+    warn_about_transport(insecure, base_url, out);
     auto output = open_output(output_path);
     input.total = args.input == "-" ? std::nullopt : count_lines(args.input);
 
@@ -603,6 +607,14 @@ int main(int argc, char** argv)
         if (has_api_key_argument(argc, argv))
         {
             return usage_failure(no_api_key_option, command);
+        }
+
+        // CLI11 would only say that a subcommand is required, not what was typed instead.
+        if (chosen.empty() && argc > 1 && argv[1][0] != '-')
+        {
+            return usage_failure("unknown subcommand '" + std::string(argv[1]) +
+                                     "' (expected create or import)",
+                                 command);
         }
         return usage_failure(e.what(), command);
     }

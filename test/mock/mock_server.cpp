@@ -452,6 +452,15 @@ enum class body_framing
     close,          // no length and no chunking: the body ends when the connection closes
 };
 
+/// What follows the bytes of a `raw` step.
+enum class raw_end
+{
+    close,     // close properly (FIN; TLS: close_notify first)
+    reset,     // close with a TCP RST, as a server that crashed
+    stall,     // send nothing more; keep the connection until the client closes it
+    keep_open, // serve the next request on the same connection
+};
+
 /// Whitespace sent after the headers while the "provider" works, before the final body.
 struct heartbeat_plan
 {
@@ -485,6 +494,12 @@ struct step
     bool close_after_response = false; // close without announcing it (no `Connection: close`)
     bool close_notify = false;         // the closes above end TLS properly
     std::optional<bool> creates;       // absent: a 2xx status creates the note
+
+    // `raw`: bytes written verbatim instead of an answer, then `raw_then` (see raw_step_*).
+    std::optional<std::string> raw;
+    raw_end raw_then = raw_end::close;
+    std::optional<std::string> raw_repeat; // sent again and again after `raw`, never ending
+    std::chrono::milliseconds raw_repeat_interval{0};
 
     body_framing effective_framing() const
     {
@@ -780,6 +795,97 @@ void check_response_fields(const step& s, const std::string& where)
     }
 }
 
+// --- `raw` steps: bytes sent verbatim, for answers no well-behaved server gives -------------
+
+constexpr std::size_t max_raw_bytes = 8 * 1024 * 1024;
+
+void parse_raw_field(step& s, std::string_view key, const json::value& value, const std::string& at)
+{
+    const auto* text = value.if_string();
+    if (key == "raw_repeat")
+    {
+        if (!text || text->empty() || text->size() > max_heartbeat_bytes)
+        {
+            scenario_error(at,
+                           "must be a non-empty string of at most " +
+                               std::to_string(max_heartbeat_bytes) + " bytes");
+        }
+        s.raw_repeat = std::string(*text);
+        return;
+    }
+    if (key == "raw_repeat_interval_ms")
+    {
+        s.raw_repeat_interval = std::chrono::milliseconds(integer_in(value, at, 0, max_delay_ms));
+        return;
+    }
+    if (key == "raw")
+    {
+        if (!text || text->empty() || text->size() > max_raw_bytes)
+        {
+            scenario_error(at,
+                           "must be a non-empty string of at most " +
+                               std::to_string(max_raw_bytes) + " bytes");
+        }
+        s.raw = std::string(*text);
+        return;
+    }
+    const std::string_view then = text ? std::string_view(*text) : std::string_view();
+    if (text && then == "close")
+    {
+        s.raw_then = raw_end::close;
+    }
+    else if (text && then == "reset")
+    {
+        s.raw_then = raw_end::reset;
+    }
+    else if (text && then == "stall")
+    {
+        s.raw_then = raw_end::stall;
+    }
+    else if (text && then == "keep_open")
+    {
+        s.raw_then = raw_end::keep_open;
+    }
+    else
+    {
+        scenario_error(at, "must be one of \"close\", \"reset\", \"stall\" or \"keep_open\"");
+    }
+}
+
+/// A `raw` step answers with its bytes alone: every field that shapes an answer would be
+/// silently ignored, so it is refused instead.
+void check_raw_step(const json::object& fields, const step& s, const std::string& where)
+{
+    if (!s.raw)
+    {
+        for (const char* key : {"raw_then", "raw_repeat", "raw_repeat_interval_ms"})
+        {
+            if (fields.contains(key))
+            {
+                scenario_error(where + "." + key, "needs \"raw\"");
+            }
+        }
+        return;
+    }
+    for (const auto& [key, value] : fields)
+    {
+        if (!key.starts_with("raw") && key != "times" && key != "delay_ms" && !is_comment_key(key))
+        {
+            scenario_error(where + "." + std::string(key),
+                           "cannot be combined with raw (only raw_then, raw_repeat, "
+                           "raw_repeat_interval_ms, times and delay_ms can)");
+        }
+    }
+    if (s.raw_repeat && fields.contains("raw_then"))
+    {
+        scenario_error(where + ".raw_then", "cannot be combined with raw_repeat (it never ends)");
+    }
+    if (!s.raw_repeat && fields.contains("raw_repeat_interval_ms"))
+    {
+        scenario_error(where + ".raw_repeat_interval_ms", "needs \"raw_repeat\"");
+    }
+}
+
 std::shared_ptr<const step> compile_step(const json::value& v, const std::string& where)
 {
     const auto* fields = v.if_object();
@@ -920,6 +1026,11 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
         {
             s->creates = boolean_at(value, at);
         }
+        else if (key == "raw" || key == "raw_then" || key == "raw_repeat" ||
+                 key == "raw_repeat_interval_ms")
+        {
+            parse_raw_field(*s, key, value, at);
+        }
         else if (!is_comment_key(key))
         {
             scenario_error(at,
@@ -927,10 +1038,12 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
                            "provider_errors, fields, body, delay_ms, action, times, heartbeats, "
                            "framing, mix_heartbeats, chunk_size, stall_after_heartbeats, "
                            "close_after_heartbeats, close_mid_body, close_after_response, "
-                           "close_notify, creates)");
+                           "close_notify, creates, raw, raw_then, raw_repeat, "
+                           "raw_repeat_interval_ms)");
         }
     }
     check_response_fields(*s, where);
+    check_raw_step(*fields, *s, where);
     return s;
 }
 
@@ -1932,6 +2045,11 @@ private:
             }
         }
 
+        if (s.raw)
+        {
+            co_return co_await play_raw(s);
+        }
+
         switch (s.action)
         {
         case step_action::close_before_read:
@@ -1947,6 +2065,47 @@ private:
         }
 
         co_return co_await answer_step(s, candidate_id, account_id, note);
+    }
+
+    /// Sends a `raw` step's bytes as they are, then ends as `raw_then` says. The request was
+    /// read and validated; no note is created. Returns false when the connection is over.
+    asio::awaitable<bool> play_raw(const step& s)
+    {
+        co_await send(*s.raw);
+        if (closing_ || peer_gone_)
+        {
+            close_now();
+            co_return false;
+        }
+
+        // An answer that never ends: the repeated bytes go out until the client gives up (a
+        // failed write) or the server stops. Interval 0 still yields between writes.
+        if (s.raw_repeat)
+        {
+            while (!closing_ && !peer_gone_)
+            {
+                timer_.expires_after(s.raw_repeat_interval);
+                co_await timer_.async_wait(use_nothrow);
+                co_await send(*s.raw_repeat);
+            }
+            close_now();
+            co_return false;
+        }
+        switch (s.raw_then)
+        {
+        case raw_end::close:
+            co_await close_gracefully();
+            co_return false;
+        case raw_end::reset:
+            reset_now();
+            co_return false;
+        case raw_end::stall:
+            co_await stall_until_closed();
+            co_return false;
+        case raw_end::keep_open:
+            break;
+        }
+        co_return true;
     }
 
     /// Answers a `respond` step: the head, the heartbeats, then the final body in the step's

@@ -113,6 +113,15 @@ BOOST_AUTO_TEST_CASE(base_url_ipv6_literal)
     BOOST_TEST(o->host_is_ip);
 }
 
+BOOST_AUTO_TEST_CASE(refused_base_url_is_echoed_without_its_user_info)
+{
+    BOOST_TEST(redact_userinfo("https://u:secret@host/x") == "https://***@host/x");
+    BOOST_TEST(redact_userinfo("http://a@b:pw@127.0.0.1:9?q=@") == "http://***@127.0.0.1:9?q=@");
+    BOOST_TEST(redact_userinfo("https://host/p@th") == "https://host/p@th");
+    BOOST_TEST(redact_userinfo("https://host?x=a@b") == "https://host?x=a@b");
+    BOOST_TEST(redact_userinfo("u:pw@host") == "***@host");
+}
+
 BOOST_AUTO_TEST_CASE(base_url_refuses_other_schemes_userinfo_query_fragment)
 {
     for (const char* bad : {"ftp://x",

@@ -168,7 +168,15 @@ BOOST_AUTO_TEST_CASE(import_line_reports_what_is_wrong)
         {R"({"candidate_id":"c","account_id":1})", "account_id must be a string"},
         {R"({"candidate_id":"c","body":"x","content":[]})", "both present"},
         {R"({"candidate_id":"c","content":[{"body":false}]})", "content[0].body"},
-        {"{\"candidate_id\":\"c\",\"body\":\"\xff\"}", "not valid JSON"},
+        {"{\"candidate_id\":\"c\",\"body\":\"\xff\"}", "not valid UTF-8 at column 29"},
+        {"{\"body\":\"caf\xc3\"}", "not valid UTF-8 at column 13"},  // cut sequence
+        {"{\"body\":\"\xc0\xaf\"}", "not valid UTF-8 at column 10"}, // overlong '/'
+        {"{\"body\":\"\xed\xa0\x80\"}", "not valid UTF-8"},          // a surrogate
+        {"{\"body\":\"\xf4\x90\x80\x80\"}", "not valid UTF-8"},      // above U+10FFFF
+        {"\x7f\x45LF\x02\x01", "binary data (a control byte) at column 5"},
+        {"\xef\xbb\xbf{\"candidate_id\":\"c\"}", "byte order mark"},
+        {"{\"body\":\"caf\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\" x}",
+         "not valid JSON"}, // valid UTF-8
     };
     for (const auto& r : table)
     {

@@ -11,6 +11,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -27,6 +28,19 @@ struct origin
     std::string path_prefix; // "" or "/prefix" (no trailing slash)
     bool host_is_ip = false; // IP literals get no SNI and are verified as IP addresses
 };
+
+// @p url with any user info ("user:password@") replaced by "***@", for messages: a refused
+// URL is echoed, and a password in it must not be.
+inline std::string redact_userinfo(std::string_view url)
+{
+    const auto scheme_end = url.find("://");
+    const auto authority = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+    const auto authority_end = std::min(url.find_first_of("/?#", authority), url.size());
+    const auto at = url.substr(0, authority_end).rfind('@');
+    if (at == std::string_view::npos || at < authority)
+        return std::string(url);
+    return std::string(url.substr(0, authority)) + "***" + std::string(url.substr(at));
+}
 
 // Parses the base URL. Accepts http:// and https:// with host, optional port and path; refuses
 // user info (a key in a URL would leak), queries and fragments.

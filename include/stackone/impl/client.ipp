@@ -1120,7 +1120,7 @@ STACKONE_DECL client::client(executor_type ex, client_options opts)
     if (!parsed)
     {
         diagnostics diag;
-        diag.detail = "base URL: " + opts.base_url;
+        diag.detail = "base URL: " + detail::redact_userinfo(opts.base_url);
         throw error(errc::invalid_base_url, std::move(diag));
     }
     impl_ = std::make_shared<detail::client_impl>(std::move(ex), std::move(opts), *parsed);

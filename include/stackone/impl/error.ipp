@@ -30,8 +30,8 @@ public:
         case errc::missing_api_key:
             return "no API key; nothing was sent";
         case errc::invalid_base_url:
-            return "base URL must be an absolute http:// or https:// URL without query or "
-                   "fragment";
+            return "base URL must be an absolute http:// or https:// URL without user info, "
+                   "query or fragment";
         case errc::resolve_failed:
             return "host name did not resolve; nothing was sent";
         case errc::connect_failed:

@@ -18,11 +18,65 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <cstdint>
 #include <istream>
 #include <list>
 #include <ostream>
 
 namespace stackone {
+
+namespace detail {
+
+// Why a line that failed to parse as JSON is not even text, or "" when it is: a clearer error
+// than the parser's "syntax error" for binary data, Latin-1 text and a byte order mark.
+// Columns count bytes from 1.
+inline std::string describe_bad_bytes(std::string_view line)
+{
+    if (line.starts_with("\xEF\xBB\xBF"))
+        return "starts with a UTF-8 byte order mark (JSON Lines has none; remove it)";
+    const auto at = [](const char* what, std::size_t i) {
+        return std::string(what) + " at column " + std::to_string(i + 1);
+    };
+    for (std::size_t i = 0; i < line.size();)
+    {
+        const auto c = static_cast<unsigned char>(line[i]);
+        if (c < 0x20 && c != '\t')
+            return at("binary data (a control byte)", i);
+        if (c < 0x80)
+        {
+            ++i;
+            continue;
+        }
+
+        // Lead byte: sequence length and the smallest code point it may encode (no overlongs).
+        std::size_t n = 0;
+        std::uint32_t cp = 0;
+        std::uint32_t min = 0;
+        if ((c & 0xE0) == 0xC0)
+            n = 2, cp = c & 0x1F, min = 0x80;
+        else if ((c & 0xF0) == 0xE0)
+            n = 3, cp = c & 0x0F, min = 0x800;
+        else if ((c & 0xF8) == 0xF0)
+            n = 4, cp = c & 0x07, min = 0x10000;
+        else
+            return at("not valid UTF-8", i);
+        if (i + n > line.size())
+            return at("not valid UTF-8", i);
+        for (std::size_t k = 1; k < n; ++k)
+        {
+            const auto cc = static_cast<unsigned char>(line[i + k]);
+            if ((cc & 0xC0) != 0x80)
+                return at("not valid UTF-8", i);
+            cp = cp << 6 | (cc & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return at("not valid UTF-8", i);
+        i += n;
+    }
+    return {};
+}
+
+} // namespace detail
 
 STACKONE_DECL boost::system::result<import_item, decode_error>
 parse_import_line(std::string_view line, std::size_t line_no) noexcept
@@ -32,7 +86,12 @@ parse_import_line(std::string_view line, std::size_t line_no) noexcept
         error_code ec;
         boost::json::value v = boost::json::parse(line, ec);
         if (ec)
+        {
+            auto bad_bytes = detail::describe_bad_bytes(line);
+            if (!bad_bytes.empty())
+                return decode_error{std::move(bad_bytes)};
             return decode_error{"not valid JSON: " + ec.message()};
+        }
         if (!v.is_object())
             return decode_error{"not a JSON object"};
         const auto& obj = v.get_object();
