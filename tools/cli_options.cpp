@@ -144,17 +144,6 @@ void check_ca_file(const std::string& path)
     open_for_reading(in, "--ca-file", path);
 }
 
-std::chrono::milliseconds seconds_of(std::string_view flag, const std::string& text)
-{
-    // The validators already accepted the text; this guards against a validator not run.
-    auto value = parse_seconds(text);
-    if (!value)
-    {
-        throw usage_error(std::string(flag) + ": expected decimal seconds, got '" + text + "'");
-    }
-    return *value;
-}
-
 log_level log_level_of(const std::string& name)
 {
     static const std::map<std::string, log_level, std::less<>> levels{
@@ -174,6 +163,17 @@ log_level log_level_of(const std::string& name)
 }
 
 } // namespace
+
+std::chrono::milliseconds seconds_of(std::string_view flag, const std::string& text)
+{
+    // The validators already accepted the text; this guards against a validator not run.
+    auto value = parse_seconds(text);
+    if (!value)
+    {
+        throw usage_error(std::string(flag) + ": expected decimal seconds, got '" + text + "'");
+    }
+    return *value;
+}
 
 std::optional<std::chrono::milliseconds> parse_seconds(std::string_view text) noexcept
 {
@@ -348,6 +348,27 @@ void add_import_options(CLI::App& cmd, import_args& args)
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
         ->capture_default_str()
         ->type_name("N");
+    cmd.add_option("--journal",
+                   args.journal,
+                   "Crash-safe record of lines sent and their results [RESULTS with the "
+                   "extension .journal; none when results go to stdout]")
+        ->type_name("FILE");
+    auto* resume = cmd.add_flag("--resume",
+                                args.resume,
+                                "Continue an interrupted import from its journal: skip lines "
+                                "with a result, mark lines in flight unknown, append results");
+    cmd.add_flag("--resend-unknown",
+                 args.resend_unknown,
+                 "With --resume: send the lines in flight at the interruption again (their "
+                 "results say possible_duplicate) instead of marking them unknown")
+        ->needs(resume);
+    cmd.add_option("--stop-grace",
+                   args.stop_grace,
+                   "On SIGINT/SIGTERM: how long calls in flight may finish before they are "
+                   "cancelled")
+        ->check(seconds_validator(true))
+        ->capture_default_str()
+        ->type_name("SECONDS");
 }
 
 client_options make_client_options(const common_args& args, logger log)
