@@ -594,6 +594,8 @@ struct import_run
     }
 
     // Reads the next line; lines over the limit are consumed whole and reported, never split.
+    // TODO(#6): reading blocks the executor, so a pipe that stalls also delays cancellation
+    // (and the CLI's Ctrl-C) until its next line arrives; read through a descriptor or thread.
     enum class line_status
     {
         ok,
