@@ -343,29 +343,22 @@ void add_import_options(CLI::App& cmd, import_args& args)
                    args.output,
                    "Results file, - = stdout [FILE.results.jsonl; stdout for stdin]")
         ->type_name("RESULTS");
-    cmd.add_flag("--overwrite", args.overwrite, "Replace an existing results file");
+    cmd.add_flag("--overwrite", args.overwrite, "Replace existing results and journal");
     cmd.add_option("--concurrency", args.concurrency, "Calls in flight at most, 1..10000")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
         ->capture_default_str()
         ->type_name("N");
-    cmd.add_option("--journal",
-                   args.journal,
-                   "Crash-safe record of lines sent and their results [RESULTS with the "
-                   "extension .journal; none when results go to stdout]")
+    cmd.add_option("--journal", args.journal, "Crash-safe record of the import [RESULTS.journal]")
         ->type_name("FILE");
-    auto* resume = cmd.add_flag("--resume",
-                                args.resume,
-                                "Continue an interrupted import from its journal: skip lines "
-                                "with a result, mark lines in flight unknown, append results");
+    auto* resume = cmd.add_flag(
+        "--resume", args.resume, "Continue an interrupted import from its journal (see below)");
     cmd.add_flag("--resend-unknown",
                  args.resend_unknown,
-                 "With --resume: send the lines in flight at the interruption again (their "
-                 "results say possible_duplicate) instead of marking them unknown")
+                 "Resend the lines in flight at the interruption (possible duplicates)")
         ->needs(resume);
     cmd.add_option("--stop-grace",
                    args.stop_grace,
-                   "On SIGINT/SIGTERM: how long calls in flight may finish before they are "
-                   "cancelled")
+                   "On SIGINT/SIGTERM: time calls in flight may still finish")
         ->check(seconds_validator(true))
         ->capture_default_str()
         ->type_name("SECONDS");
