@@ -255,7 +255,8 @@ struct import_options
      * in flight get an `unknown` result ("in flight when an earlier run stopped") without
      * being sent, unless `resend_unknown`. The summary then counts the earlier results too
      * (`skipped`). When a journal write fails the import stops taking lines, as if cancelled,
-     * and `import_summary::error` says why.
+     * and `import_summary::error` says why; a result the journal refused is not written to the
+     * output either (its line stays in flight, and a resume marks it `unknown`).
      */
     import_journal* journal = nullptr;
 

@@ -22,6 +22,9 @@
 #include <string>
 #include <vector>
 
+#include <csignal>
+
+#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace stackone;
@@ -218,6 +221,62 @@ BOOST_AUTO_TEST_CASE(a_journal_that_cannot_be_written_is_an_error)
     auto j = import_journal::create("/dev/full", "input-1", true);
     BOOST_TEST_REQUIRE(!j.has_value());
     BOOST_TEST(j.error().what.find("cannot write journal") != std::string::npos, j.error().what);
+}
+
+BOOST_AUTO_TEST_CASE(a_journal_write_failure_stops_the_import_and_a_resume_finishes_it)
+{
+    mock_fixture f;
+    temp_dir dir;
+    auto j = import_journal::create(dir.file("j"), "input-1");
+    BOOST_TEST_REQUIRE(j.has_value());
+    const auto input = make_input(50);
+
+    // Files of this process may grow to 2 KiB, so the journal fails after a dozen lines (EFBIG;
+    // SIGXFSZ ignored). Only this import writes files meanwhile.
+    rlimit saved{};
+    BOOST_TEST_REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    auto* saved_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit small = saved;
+    small.rlim_cur = 2048;
+    BOOST_TEST_REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    std::ostringstream first;
+    import_summary summary;
+    {
+        asio::io_context io;
+        client c(io, f.client_opts());
+        std::istringstream in(input);
+        import_options opts;
+        opts.concurrency = 3;
+        opts.journal = &*j;
+        summary =
+            run_coroutine<import_summary>(io, [&]() { return run_import(c, in, first, opts); });
+    }
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, saved_handler);
+
+    // Stopped early, saying why; every result written is in the journal, in the same order.
+    BOOST_TEST(!summary.finished);
+    BOOST_TEST(summary.error.find("cannot write journal") != std::string::npos, summary.error);
+    BOOST_TEST(summary.lines < 50u);
+    std::ostringstream copied;
+    BOOST_TEST_REQUIRE(j->copy_results(copied, 0).has_value());
+    BOOST_TEST(copied.str() == first.str());
+
+    // A resume gives every other line its one result.
+    auto reopened = import_journal::open(dir.file("j"), "input-1");
+    BOOST_TEST_REQUIRE(reopened.has_value());
+    const auto r = resume(f, *reopened, input, false);
+    BOOST_TEST(r.summary.finished);
+    std::map<std::size_t, int> results_per_line;
+    for (const auto& line : lines_of(first.str()))
+        ++results_per_line[static_cast<std::size_t>(json::parse(line).at("line").as_int64())];
+    for (const auto& [line, res] : r.by_line)
+        ++results_per_line[line];
+    BOOST_TEST(results_per_line.size() == 50u);
+    for (const auto& [line, n] : results_per_line)
+        BOOST_TEST(n == 1, "line " << line << ": " << n << " results");
+    BOOST_TEST(r.summary.created + r.summary.unknown == 50u);
+    BOOST_TEST(f.server.ledger().size() >= r.summary.created);
 }
 
 BOOST_AUTO_TEST_CASE(the_journal_has_every_result_in_the_order_of_the_results)

@@ -632,14 +632,19 @@ struct import_run
         return too_long ? line_status::too_long : line_status::ok;
     }
 
-    // The result goes to the journal first, so the results stream is never ahead of it.
+    // The result goes to the journal first, so the results stream is never ahead of it. A
+    // result the journal refused is not written either: the journal keeps the line in flight,
+    // so a resume marks it `unknown` instead of finding a results file it cannot account for.
     void write(const import_record& r)
     {
         const auto json = to_json_line(r);
         if (opts.journal)
         {
             if (auto journaled = opts.journal->record_result(r, json); !journaled)
+            {
                 fail(journaled.error());
+                return;
+            }
         }
         out << json;
         out.flush();
