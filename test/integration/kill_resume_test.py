@@ -165,6 +165,17 @@ def main():
             if missing or several or seen.keys() - wanted:
                 fail(f"lines without a result: {missing[:10]}; with several: {several[:10]}")
 
+            # Notes beyond the created results can only come from lines marked unknown or
+            # possible_duplicate: at most one extra note each (a resend of an unknown line).
+            outcomes = [json.loads(raw) for raw in raw_results.splitlines()]
+            created = sum(1 for r in outcomes if r["outcome"] == "created")
+            excused = sum(1 for r in outcomes
+                          if r["outcome"] == "unknown" or r.get("possible_duplicate"))
+            extra = count_lines(ledger) - created
+            if not 0 <= extra <= excused:
+                fail(f"{extra} notes in the ledger beyond the {created} created results, but "
+                     f"only {excused} lines are unknown or possible_duplicate")
+
             check = subprocess.run([sys.executable, check_ledger, "--input", notes,
                                     "--results", results, "--ledger", ledger],
                                    capture_output=True, text=True)
