@@ -154,7 +154,8 @@ std::string format_elapsed(std::chrono::steady_clock::duration d)
 double rate_of(const import_summary& s) noexcept
 {
     auto secs = std::chrono::duration<double>(s.elapsed).count();
-    return secs > 0 ? static_cast<double>(s.done) / secs : 0.0;
+    // Results of an earlier run (resume) took no time in this one.
+    return secs > 0 ? static_cast<double>(s.done - std::min(s.done, s.skipped)) / secs : 0.0;
 }
 
 std::string format_progress(const import_summary& s, std::optional<std::size_t> total)
@@ -222,6 +223,10 @@ std::string format_summary(const import_summary& s, std::string_view results, bo
                                                    : ""));
     if (s.blank > 0)
         row("blank", std::to_string(s.blank) + " (skipped, no result line)");
+    if (s.skipped > 0)
+        row("earlier", std::to_string(s.skipped) + " (results of earlier runs, not sent again)");
+    if (s.resent > 0)
+        row("resent", std::to_string(s.resent) + " (in flight at the interruption, sent again)");
     row("retries", std::to_string(s.retries));
     row("elapsed", format_elapsed(s.elapsed));
     row("rate", printf_string("%.1f notes/s", rate_of(s)));

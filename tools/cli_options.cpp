@@ -192,17 +192,6 @@ void check_ca_file(const std::string& path)
                       "CERTIFICATE-----)");
 }
 
-std::chrono::milliseconds seconds_of(std::string_view flag, const std::string& text)
-{
-    // The validators already accepted the text; this guards against a validator not run.
-    auto value = parse_seconds(text);
-    if (!value)
-    {
-        throw usage_error(std::string(flag) + ": expected decimal seconds, got '" + text + "'");
-    }
-    return *value;
-}
-
 log_level log_level_of(const std::string& name)
 {
     static const std::map<std::string, log_level, std::less<>> levels{
@@ -222,6 +211,17 @@ log_level log_level_of(const std::string& name)
 }
 
 } // namespace
+
+std::chrono::milliseconds seconds_of(std::string_view flag, const std::string& text)
+{
+    // The validators already accepted the text; this guards against a validator not run.
+    auto value = parse_seconds(text);
+    if (!value)
+    {
+        throw usage_error(std::string(flag) + ": expected decimal seconds, got '" + text + "'");
+    }
+    return *value;
+}
 
 std::optional<std::chrono::milliseconds> parse_seconds(std::string_view text) noexcept
 {
@@ -395,11 +395,25 @@ void add_import_options(CLI::App& cmd, import_args& args)
                    args.output,
                    "Results file, - = stdout [FILE.results.jsonl; stdout for stdin]")
         ->type_name("RESULTS");
-    cmd.add_flag("--overwrite", args.overwrite, "Replace an existing results file");
+    cmd.add_flag("--overwrite", args.overwrite, "Replace existing results and journal");
     cmd.add_option("--concurrency", args.concurrency, "Calls in flight at most, 1..10000")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
         ->capture_default_str()
         ->type_name("N");
+    cmd.add_option("--journal", args.journal, "Crash-safe record of the import [RESULTS.journal]")
+        ->type_name("FILE");
+    auto* resume = cmd.add_flag(
+        "--resume", args.resume, "Continue an interrupted import from its journal (see below)");
+    cmd.add_flag("--resend-unknown",
+                 args.resend_unknown,
+                 "Resend the lines in flight at the interruption (possible duplicates)")
+        ->needs(resume);
+    cmd.add_option("--stop-grace",
+                   args.stop_grace,
+                   "On SIGINT/SIGTERM: time calls in flight may still finish")
+        ->check(seconds_validator(true))
+        ->capture_default_str()
+        ->type_name("SECONDS");
 }
 
 client_options make_client_options(const common_args& args, logger log)

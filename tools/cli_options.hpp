@@ -73,6 +73,10 @@ struct import_args
     std::optional<std::string> output;
     std::size_t concurrency = 16;
     bool overwrite = false;
+    std::optional<std::string> journal; ///< not given: RESULTS.journal (none for stdout)
+    bool resume = false;
+    bool resend_unknown = false;
+    std::string stop_grace = "5"; ///< decimal seconds, checked at parse time
 };
 
 /**
@@ -96,6 +100,9 @@ void add_common_options(CLI::App& cmd, common_args& args);
 
 /// Adds `create`'s own options to @p cmd.
 void add_create_options(CLI::App& cmd, create_args& args);
+
+/// Decimal seconds of a flag already checked by its validator (0 allowed).
+std::chrono::milliseconds seconds_of(std::string_view flag, const std::string& text);
 
 /// Adds `import`'s own options and its FILE argument to @p cmd.
 void add_import_options(CLI::App& cmd, import_args& args);

@@ -28,8 +28,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -38,10 +42,12 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -75,8 +81,18 @@ constexpr std::string_view import_help =
     "API's note fields (content, author_id, visibility, passthrough); optional account_id and\n"
     "key (echoed in the result). Results: one JSON line per input line, in completion order,\n"
     "outcome created, failed, rejected (bad line, never sent) or unknown (may have been\n"
-    "created: check before sending it again). Progress and the summary go to stderr; SIGINT or\n"
-    "SIGTERM cancels the calls in flight, writes their results and exits with 130.\n";
+    "created: check before sending it again). Progress and the summary go to stderr.\n"
+    "\n"
+    "Every line is recorded in a journal (--journal) before it is sent, and its result before\n"
+    "the result line. After a crash, kill or Ctrl-C, the same command with --resume goes on:\n"
+    "lines with a result are skipped, lines that were in flight get an unknown result (not\n"
+    "sent again unless --resend-unknown), results are appended. The journal survives the\n"
+    "process being killed, not a power loss.\n"
+    "\n"
+    "SIGINT or SIGTERM: no more lines are taken; calls in flight may finish for --stop-grace,\n"
+    "then are cancelled; their results are written and the exit status is 130. The process\n"
+    "ends at most 10 s after the grace even if something hangs (--resume deals with what\n"
+    "was in flight). A second signal quits at once.\n";
 
 // --- running one piece of work -------------------------------------------------------------
 
@@ -88,9 +104,25 @@ constexpr std::string_view import_help =
 class interrupter
 {
 public:
-    interrupter(asio::io_context& io, cli::console& out) : signals_(io, SIGINT, SIGTERM), out_(out)
+    /// @p hard_limit: after a signal, the process quits (status 130) if the work is not over
+    /// within this time, whatever it is waiting for.
+    interrupter(asio::io_context& io, cli::console& out, std::chrono::milliseconds hard_limit)
+        : signals_(io, SIGINT, SIGTERM), out_(out), hard_limit_(hard_limit)
     {
         wait();
+    }
+
+    ~interrupter()
+    {
+        {
+            std::lock_guard lock(watchdog_mutex_);
+            over_ = true;
+        }
+        watchdog_wake_.notify_all();
+        if (watchdog_.joinable())
+        {
+            watchdog_.join();
+        }
     }
 
     /// The slot to bind to the work's completion token.
@@ -131,16 +163,39 @@ private:
 
         interrupted_ = true;
         out_.message(std::string(signo == SIGINT ? "SIGINT" : "SIGTERM") +
-                     ": cancelling calls in flight and writing their results; signal again to "
-                     "quit at once");
+                     ": taking no more lines; finishing or cancelling calls in flight and "
+                     "writing their results; signal again to quit at once");
+        start_watchdog();
         cancel_.emit(asio::cancellation_type::terminal);
         wait();
+    }
+
+    // A thread of its own, so that it fires even if the I/O thread is stuck.
+    void start_watchdog()
+    {
+        watchdog_ = std::thread([this] {
+            std::unique_lock lock(watchdog_mutex_);
+            if (!watchdog_wake_.wait_for(lock, hard_limit_, [this] { return over_; }))
+            {
+                static constexpr std::string_view text =
+                    "stackone-notes: calls in flight did not end in time: quitting; the "
+                    "journal has them as in flight (--resume marks them unknown)\n";
+                [[maybe_unused]] auto n = ::write(STDERR_FILENO, text.data(), text.size());
+                std::_Exit(exit_interrupted);
+            }
+        });
     }
 
     asio::signal_set signals_;
     asio::cancellation_signal cancel_;
     cli::console& out_;
+    std::chrono::milliseconds hard_limit_;
     bool interrupted_ = false;
+
+    std::thread watchdog_;
+    std::mutex watchdog_mutex_;
+    std::condition_variable watchdog_wake_;
+    bool over_ = false;
 };
 
 template <class T>
@@ -162,10 +217,11 @@ template <class T>
 run_outcome<T> run_interruptible(asio::io_context& io,
                                  std::optional<stackone::client>& client,
                                  asio::awaitable<T> work,
-                                 cli::console& out)
+                                 cli::console& out,
+                                 std::chrono::milliseconds hard_limit = std::chrono::seconds(10))
 {
     run_outcome<T> outcome;
-    interrupter signals(io, out);
+    interrupter signals(io, out, hard_limit);
 
     auto on_done = [&](std::exception_ptr failure, T value) {
         outcome.failure = failure;
@@ -346,22 +402,29 @@ struct import_output
     std::ostream& stream() { return to_stdout ? static_cast<std::ostream&>(std::cout) : file; }
 };
 
+struct input_scan
+{
+    std::optional<std::size_t> lines; // for the progress total
+    std::string id;                   // "sha256:HEX", what a journal is checked against
+};
+
 /**
- * Counts the lines of a regular file, streaming in blocks, for the progress total. Counts as
+ * Counts the lines of a regular file and hashes it, in one streaming pass. Counts as
  * run_import does: blank lines too, and a last line without '\n'. A pipe or FIFO would be
- * drained by counting, so those give std::nullopt, as do read errors.
+ * drained by reading, so those give nothing, as do read errors.
  */
-std::optional<std::size_t> count_lines(const std::string& path)
+input_scan scan_input(const std::string& path)
 {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec))
     {
-        return std::nullopt;
+        return {};
     }
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-    if (!f)
+    std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> sha(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    if (!f || !sha || EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr) != 1)
     {
-        return std::nullopt;
+        return {};
     }
 
     std::vector<char> block(1 << 20);
@@ -371,12 +434,25 @@ std::optional<std::size_t> count_lines(const std::string& path)
     {
         lines += static_cast<std::size_t>(std::count(block.data(), block.data() + n, '\n'));
         last = block[n - 1];
+        EVP_DigestUpdate(sha.get(), block.data(), n);
     }
-    if (std::ferror(f.get()))
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_size = 0;
+    if (std::ferror(f.get()) || EVP_DigestFinal_ex(sha.get(), digest, &digest_size) != 1)
     {
-        return std::nullopt;
+        return {};
     }
-    return lines + (last != '\n' ? 1 : 0);
+
+    input_scan scan;
+    scan.lines = lines + (last != '\n' ? 1 : 0);
+    scan.id = "sha256:";
+    static constexpr char hex[] = "0123456789abcdef";
+    for (unsigned int i = 0; i < digest_size; ++i)
+    {
+        scan.id += hex[digest[i] >> 4];
+        scan.id += hex[digest[i] & 15];
+    }
+    return scan;
 }
 
 import_input open_input(const std::string& path)
@@ -441,7 +517,7 @@ void check_results_path(const std::string& path, const cli::import_args& args)
     }
 }
 
-import_output open_output(const std::string& path)
+import_output open_output(const std::string& path, bool append)
 {
     import_output out;
     if (path.empty())
@@ -451,7 +527,7 @@ import_output open_output(const std::string& path)
         return out;
     }
     out.label = path;
-    out.file.open(path, std::ios::out | std::ios::trunc);
+    out.file.open(path, std::ios::out | (append ? std::ios::app : std::ios::trunc));
     if (!out.file)
     {
         throw cli::usage_error("--output: cannot write '" + path + "'");
@@ -459,28 +535,153 @@ import_output open_output(const std::string& path)
     return out;
 }
 
+// The journal: --journal, or the results path with the extension .journal; none for stdout.
+std::string journal_path(const cli::import_args& args, const std::string& results)
+{
+    if (args.journal)
+    {
+        return *args.journal;
+    }
+    if (results.empty())
+    {
+        return {};
+    }
+    auto path = fs::path(results).replace_extension(".journal");
+    return path == fs::path(results) ? results + ".journal" : path.string();
+}
+
+/**
+ * The checks of the journal's path that need no file contents: not the input or the results,
+ * and an existing journal only with --resume (continue it) or --overwrite (start over).
+ */
+void check_journal_args(const cli::import_args& args,
+                        const std::string& results,
+                        const std::string& journal)
+{
+    if (args.resume && args.overwrite)
+    {
+        throw cli::usage_error("--resume and --overwrite exclude each other: --resume appends "
+                               "to the results, --overwrite starts over");
+    }
+    if (args.journal && args.journal->empty())
+    {
+        throw cli::usage_error("--journal: must not be empty");
+    }
+    std::error_code ec;
+    if (!journal.empty())
+    {
+        if (fs::is_directory(journal, ec))
+        {
+            throw cli::usage_error("--journal: '" + journal + "' is a directory");
+        }
+        if ((args.input != "-" && fs::equivalent(journal, args.input, ec)) ||
+            (!results.empty() && fs::path(journal) == fs::path(results)))
+        {
+            throw cli::usage_error("--journal: '" + journal + "' is the input or results file");
+        }
+    }
+    if (!args.resume)
+    {
+        if (!journal.empty() && fs::exists(journal, ec) && !args.overwrite)
+        {
+            throw cli::usage_error("journal '" + journal +
+                                   "' exists (an interrupted run?): pass --resume to continue "
+                                   "it, or --overwrite to start over");
+        }
+        return;
+    }
+
+    // --resume: the same input again, a journal to read and a results file to append to.
+    if (args.input == "-")
+    {
+        throw cli::usage_error("--resume needs the input as a FILE: stdin cannot be checked to "
+                               "be the input of the journal");
+    }
+    if (results.empty())
+    {
+        throw cli::usage_error("--resume appends to a results file: give --output FILE (not "
+                               "stdout)");
+    }
+    if (journal.empty() || !fs::exists(journal, ec))
+    {
+        throw cli::usage_error("--resume: no journal '" + journal +
+                               "' (give --journal FILE if it is elsewhere)");
+    }
+}
+
+// Opens or creates the journal; what it refuses is a usage error, since nothing was sent.
+std::optional<stackone::import_journal>
+open_journal(const cli::import_args& args, const std::string& path, const std::string& input_id)
+{
+    if (path.empty())
+    {
+        return std::nullopt;
+    }
+    auto journal = args.resume ? stackone::import_journal::open(path, input_id)
+                               : stackone::import_journal::create(path, input_id, args.overwrite);
+    if (!journal)
+    {
+        throw cli::usage_error((args.resume ? "--resume: " : "--journal: ") + journal.error().what);
+    }
+    return std::move(*journal);
+}
+
 int run_import_command(const cli::common_args& common, const cli::import_args& args)
 {
     // A status line redrawn in place only on a terminal, and not when results are printed on
     // that same terminal, where the two would garble each other.
     const auto output_path = results_path(args);
+    const auto journal_file = journal_path(args, output_path);
     const bool results_on_tty = output_path.empty() && ::isatty(STDOUT_FILENO);
     cli::console out(::isatty(STDERR_FILENO) && !results_on_tty);
 
     // Everything is checked before the client exists, so a usage error sends nothing.
     auto opts = cli::make_client_options(common, cli::make_logger(out));
     auto input = open_input(args.input);
-    check_results_path(output_path, args);
+    if (!args.resume)
+    {
+        check_results_path(output_path, args);
+    }
+    else if (auto parent = fs::path(output_path).parent_path();
+             !parent.empty() && !fs::is_directory(parent))
+    {
+        throw cli::usage_error("--output: directory '" + parent.string() + "' does not exist");
+    }
+    check_journal_args(args, output_path, journal_file);
+    const auto grace = cli::seconds_of("--stop-grace", args.stop_grace);
     const bool insecure = opts.tls.insecure_skip_verify;
     const auto base_url = opts.base_url;
 
-    // The results file is created only once the client is built, so a bad option leaves no
-    // empty file behind to block the next run.
+    // The journal names the input by its hash; a resume checks it before anything is sent.
     asio::io_context io{1};
     auto client = make_client(io, std::move(opts));
+    auto scan = args.input == "-" ? input_scan{} : scan_input(args.input);
+    if (args.resume && scan.id.empty())
+    {
+        throw cli::usage_error("--resume: cannot read '" + args.input + "' to check it");
+    }
+    input.total = scan.lines;
+    auto journal = open_journal(args, journal_file, scan.id.empty() ? "stdin" : scan.id);
+
+    // On resume the results file first gets what the journal has and it lacks (a crash between
+    // the two writes), and a torn last line is cut; then it is appended to.
+    if (args.resume)
+    {
+        auto synced = stackone::sync_results_file(*journal, output_path);
+        if (!synced)
+        {
+            throw cli::usage_error("--resume: " + synced.error().what);
+        }
+        out.message("resuming: " + std::to_string(journal->results()) + " lines have results (" +
+                    std::to_string(*synced) + " copied from the journal), " +
+                    std::to_string(journal->in_flight().size()) + " were in flight" +
+                    (args.resend_unknown ? " and are sent again" : " and become unknown"));
+    }
+
+    // The results file is created only once the client is built, so a bad option leaves no
+    // empty file behind to block the next run.
     warn_about_transport(insecure, base_url, out);
-    auto output = open_output(output_path);
-    input.total = args.input == "-" ? std::nullopt : count_lines(args.input);
+    auto output = open_output(output_path, args.resume);
 
     cli::progress_reporter progress(out, input.total, std::chrono::seconds(5));
     stackone::import_options import_opts;
@@ -490,9 +691,13 @@ int run_import_command(const cli::common_args& common, const cli::import_args& a
     import_opts.on_progress = [&progress](const stackone::import_summary& s) {
         progress.report(s);
     };
+    import_opts.journal = journal ? &*journal : nullptr;
+    import_opts.resend_unknown = args.resend_unknown;
+    import_opts.cancel_grace = grace;
 
     auto work = stackone::run_import(*client, input.stream(), output.stream(), import_opts);
-    auto run = run_interruptible(io, client, std::move(work), out);
+    auto run =
+        run_interruptible(io, client, std::move(work), out, grace + std::chrono::seconds(10));
     progress.finish();
     if (run.failure)
     {
@@ -506,9 +711,18 @@ int run_import_command(const cli::common_args& common, const cli::import_args& a
     {
         out.message("error: could not write all results to " + output.label);
     }
+    if (!run.value.error.empty())
+    {
+        out.message("error: " + run.value.error + "; the import stopped (--resume continues it)");
+    }
 
     out.line(cli::format_summary(run.value, output.label, run.interrupted));
     out.line(cli::format_client_stats(run.stats));
+    if (journal && (run.interrupted || !run.value.finished))
+    {
+        out.message("to continue: the same command with --resume (journal " + journal->path() +
+                    ")");
+    }
     if (run.interrupted)
     {
         return exit_interrupted;

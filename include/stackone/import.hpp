@@ -17,8 +17,10 @@
 #include <cstddef>
 #include <functional>
 #include <iosfwd>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace stackone {
 
@@ -92,14 +94,141 @@ struct import_summary
     std::size_t rejected = 0;
     std::size_t unknown = 0;
     std::size_t blank = 0;   ///< blank lines: skipped, no result line
-    std::size_t retries = 0; ///< attempts beyond the first, summed
+    std::size_t retries = 0; ///< attempts beyond the first, summed (this run only)
+    /// Results an earlier, interrupted run wrote (resume only). They are counted in `done` and
+    /// in the outcome counters from the start; their lines are skipped, not sent.
+    std::size_t skipped = 0;
+    /// Lines that were in flight when an earlier run died and were sent again
+    /// (`import_options::resend_unknown`); their results say `possible_duplicate`.
+    std::size_t resent = 0;
     std::size_t in_flight = 0;
     std::chrono::steady_clock::duration elapsed{};
     bool finished = false; ///< the input was read to its end and every call completed
+    /// Why the import stopped early on its own (a journal write failed); empty otherwise.
+    std::string error;
 
     /// True when every line was created.
     bool all_created() const noexcept { return finished && created + blank == lines; }
 };
+
+/// Why a journal (or the results file beside it) cannot be used.
+struct import_journal_error
+{
+    std::string what;
+};
+
+/**
+ * @brief The crash-safe record of an import: which lines were sent, and what came of them.
+ *
+ * An append-only text file. The first line names the format and the input
+ * (`{"stackone_import_journal":1,"input":"ID"}`); then one record per event, each written with
+ * a single `write(2)` before the import goes on:
+ *
+ * - `S <line>` before the request of input line `<line>` is sent;
+ * - `R <line> <outcome> <result JSON>` once the line has its result (also for `rejected`
+ *   lines, which are never sent), before the result goes to the results stream.
+ *
+ * A line with an `R` record is done. A line with an `S` record and no `R` record was in flight
+ * when the process died: the note may or may not exist. Because every `R` record is written
+ * before its result line, the results file is always a prefix of the journal's `R` records
+ * (in the same order), possibly with a torn last line; sync_results_file() repairs it.
+ *
+ * Durability: records are not fsync'ed. They survive the process being killed (`kill -9`, a
+ * crash, an OOM kill: the kernel keeps what was written), not a power loss or a kernel crash.
+ *
+ * Memory: open() keeps one bit per input line (done or not) and the set of lines that were in
+ * flight (at most the concurrency of the run that died), never the results themselves.
+ *
+ * @par Thread safety
+ * None: use it from the import's executor only.
+ */
+class import_journal
+{
+public:
+    /**
+     * @brief Starts a new, empty journal for the input identified by @p input_id.
+     *
+     * @p input_id should change whenever the input does (the CLI uses the SHA-256 of the input
+     * file); resuming checks it. An existing file is an error unless @p replace.
+     */
+    STACKONE_DECL static boost::system::result<import_journal, import_journal_error>
+    create(const std::string& path, std::string_view input_id, bool replace = false);
+
+    /**
+     * @brief Opens an existing journal to resume the import it records.
+     *
+     * Reads every record: builds the set of done lines, the lines in flight and the outcome
+     * counts. A torn last record (the process died while writing it) is dropped and cut off
+     * the file; any other malformed record is an error, as is a missing file or a journal of
+     * another input (@p input_id differs from the one it was created with).
+     */
+    STACKONE_DECL static boost::system::result<import_journal, import_journal_error>
+    open(const std::string& path, std::string_view input_id);
+
+    STACKONE_DECL import_journal(import_journal&& other) noexcept;
+    STACKONE_DECL import_journal& operator=(import_journal&& other) noexcept;
+    import_journal(const import_journal&) = delete;
+    import_journal& operator=(const import_journal&) = delete;
+    STACKONE_DECL ~import_journal();
+
+    /// The file's path.
+    const std::string& path() const noexcept { return path_; }
+
+    /// True when @p line has a result record.
+    bool is_done(std::size_t line) const noexcept { return line < done_.size() && done_[line]; }
+
+    /// Lines started without a result when the journal was opened (in flight at the crash).
+    const std::set<std::size_t>& in_flight() const noexcept { return in_flight_; }
+
+    /// Result records in the journal (those read by open() and those written since).
+    std::size_t results() const noexcept { return results_; }
+
+    /// Outcome counts of the result records, as open() read them (`done` = their number).
+    const import_summary& recorded() const noexcept { return recorded_; }
+
+    /// Appends `S line`. On failure (disk full, say) the line must not be sent.
+    STACKONE_DECL boost::system::result<void, import_journal_error>
+    record_started(std::size_t line);
+
+    /// Appends `R line outcome json`; @p json_line is to_json_line() of @p r.
+    STACKONE_DECL boost::system::result<void, import_journal_error>
+    record_result(const import_record& r, std::string_view json_line);
+
+    /**
+     * @brief Writes the result JSON of every result record after the first @p skip to @p out.
+     *
+     * Streams the file; the results are not kept in memory. Used to re-derive what a results
+     * file lacks after a crash.
+     */
+    STACKONE_DECL boost::system::result<std::size_t, import_journal_error>
+    copy_results(std::ostream& out, std::size_t skip) const;
+
+private:
+    import_journal() = default;
+    boost::system::result<void, import_journal_error> append(std::string_view record);
+    void mark_done(std::size_t line);
+
+    std::string path_;
+    int fd_ = -1;
+    std::vector<bool> done_;
+    std::set<std::size_t> in_flight_;
+    std::size_t results_ = 0;
+    import_summary recorded_;
+};
+
+/**
+ * @brief Makes the results file at @p path agree with @p journal before a resume.
+ *
+ * Cuts a torn last line (a partial write of the run that died), then appends the results the
+ * journal holds but the file lacks (the run died between the two writes). A missing file is
+ * created from the journal. Afterwards the file has exactly journal.results() lines, so the
+ * resumed import can append to it.
+ *
+ * @returns the number of lines appended; an error when the file has more complete lines than
+ * the journal has results (it belongs to another run), or on I/O errors.
+ */
+STACKONE_DECL boost::system::result<std::size_t, import_journal_error>
+sync_results_file(const import_journal& journal, const std::string& path);
 
 /// How an import runs.
 struct import_options
@@ -116,6 +245,31 @@ struct import_options
     /// Called every `progress_interval` and once at the end, on the import's executor.
     std::function<void(const import_summary&)> on_progress;
     std::chrono::milliseconds progress_interval = std::chrono::seconds(1);
+
+    /**
+     * The journal to write (not owned; it must outlive the import), or null for none.
+     *
+     * With a journal, each line is recorded before it is sent and its result before the result
+     * is written to the output. A journal returned by import_journal::open() also resumes:
+     * lines it has a result for are skipped (no call, no new result line), and lines that were
+     * in flight get an `unknown` result ("in flight when an earlier run stopped") without
+     * being sent, unless `resend_unknown`. The summary then counts the earlier results too
+     * (`skipped`). When a journal write fails the import stops taking lines, as if cancelled,
+     * and `import_summary::error` says why; a result the journal refused is not written to the
+     * output either (its line stays in flight, and a resume marks it `unknown`).
+     */
+    import_journal* journal = nullptr;
+
+    /// On resume: send the lines that were in flight again instead of marking them `unknown`.
+    /// Their results carry `possible_duplicate: true` (and a failure becomes `unknown`): the
+    /// earlier request may have created the note already.
+    bool resend_unknown = false;
+
+    /**
+     * On cancellation: how long the calls in flight may still finish before they are cancelled
+     * too. 0 (the default) cancels them at once. No line is taken after the cancellation.
+     */
+    std::chrono::milliseconds cancel_grace{0};
 };
 
 /**
@@ -130,9 +284,13 @@ struct import_options
  * Run it on a single-threaded executor (an io_context run by one thread) or a strand: the
  * workers share the input, the output and the counters without locks. Reading @p in blocks.
  *
+ * With `opts.journal`, every line is journaled first, and an opened journal resumes an
+ * interrupted import (see import_options::journal).
+ *
  * @par Per-operation cancellation
- * Terminal cancellation of the awaiting coroutine stops reading input and cancels the calls in
- * flight; their lines get `unknown` or `failed` results, and `finished` is false.
+ * Terminal cancellation of the awaiting coroutine stops reading input and, after
+ * `opts.cancel_grace`, cancels the calls still in flight; their lines get `unknown` or `failed`
+ * results, and `finished` is false.
  */
 STACKONE_DECL boost::asio::awaitable<import_summary>
 run_import(client& c, std::istream& in, std::ostream& out, import_options opts);

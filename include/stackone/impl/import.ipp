@@ -18,10 +18,20 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <cstdint>
+#include <cstring>
+#include <fstream>
 #include <istream>
 #include <list>
 #include <ostream>
+#include <utility>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace stackone {
 
@@ -238,6 +248,372 @@ STACKONE_DECL std::string to_json_line(const import_record& r)
     return out;
 }
 
+// --- the journal ---------------------------------------------------------------------------
+
+namespace detail {
+
+inline import_journal_error journal_errno(std::string_view what, const std::string& path)
+{
+    const int e = errno;
+    return import_journal_error{std::string(what) + " '" + path + "': " + std::strerror(e)};
+}
+
+inline std::string journal_header(std::string_view input_id)
+{
+    std::string h = "{\"stackone_import_journal\":1,\"input\":";
+    append_json_string(h, input_id);
+    h += "}\n";
+    return h;
+}
+
+// "created" etc. back to the enum; false for anything else.
+inline bool outcome_of(std::string_view text, import_outcome& o) noexcept
+{
+    for (auto candidate : {import_outcome::created,
+                           import_outcome::failed,
+                           import_outcome::rejected,
+                           import_outcome::unknown})
+    {
+        if (text == to_string(candidate))
+        {
+            o = candidate;
+            return true;
+        }
+    }
+    return false;
+}
+
+// Reads a line number at the start of @p text and drops it (and one following space).
+inline bool take_line_number(std::string_view& text, std::size_t& line) noexcept
+{
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), line);
+    if (ec != std::errc() || end == text.data() || line == 0)
+        return false;
+    text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+    if (!text.empty())
+    {
+        if (text.front() != ' ')
+            return false;
+        text.remove_prefix(1);
+    }
+    return true;
+}
+
+// The parts of an `R` record after the "R ".
+struct result_record
+{
+    std::size_t line = 0;
+    import_outcome outcome = import_outcome::failed;
+    std::string_view json;
+};
+
+inline bool parse_result_record(std::string_view text, result_record& r) noexcept
+{
+    if (!take_line_number(text, r.line))
+        return false;
+    const auto space = text.find(' ');
+    if (space == std::string_view::npos || !outcome_of(text.substr(0, space), r.outcome))
+        return false;
+    r.json = text.substr(space + 1);
+    return r.json.size() >= 2 && r.json.front() == '{' && r.json.back() == '}';
+}
+
+// Calls @p on_record(text) for each complete record after the header; returns the byte offset
+// just past the last complete line (a torn last line is not passed on) and the header.
+template <class F>
+boost::system::result<std::pair<std::uint64_t, std::string>, import_journal_error>
+read_journal_file(const std::string& path, F&& on_record)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return journal_errno("cannot read journal", path);
+    std::uint64_t complete = 0;
+    std::string header;
+    std::string line;
+    bool first = true;
+    while (std::getline(in, line))
+    {
+        // getline() at end of file without '\n': a record torn by the crash. Not passed on.
+        if (in.eof())
+            break;
+        complete += line.size() + 1;
+        if (first)
+        {
+            header = std::move(line);
+            first = false;
+            continue;
+        }
+        if (auto r = on_record(std::string_view(line)); !r)
+            return r.error();
+    }
+    if (in.bad())
+        return journal_errno("cannot read journal", path);
+    return std::pair{complete, std::move(header)};
+}
+
+} // namespace detail
+
+STACKONE_DECL boost::system::result<import_journal, import_journal_error>
+import_journal::create(const std::string& path, std::string_view input_id, bool replace)
+{
+    import_journal j;
+    j.path_ = path;
+    const int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (replace ? O_TRUNC : O_EXCL);
+    j.fd_ = ::open(path.c_str(), flags, 0644);
+    if (j.fd_ < 0)
+        return detail::journal_errno("cannot create journal", path);
+    if (auto r = j.append(detail::journal_header(input_id)); !r)
+        return r.error();
+    return j;
+}
+
+STACKONE_DECL boost::system::result<import_journal, import_journal_error>
+import_journal::open(const std::string& path, std::string_view input_id)
+{
+    import_journal j;
+    j.path_ = path;
+    std::size_t record_no = 1;
+    auto on_record =
+        [&](std::string_view text) -> boost::system::result<void, import_journal_error> {
+        ++record_no;
+        auto corrupt = [&](std::string_view why) {
+            return import_journal_error{"journal '" + path + "' is corrupt at line " +
+                                        std::to_string(record_no) + ": " + std::string(why)};
+        };
+        if (text.starts_with("S "))
+        {
+            std::size_t line = 0;
+            text.remove_prefix(2);
+            if (!detail::take_line_number(text, line) || !text.empty())
+                return corrupt("bad start record");
+            if (j.is_done(line))
+                return corrupt("line " + std::to_string(line) + " started after its result");
+            j.in_flight_.insert(line);
+            return {};
+        }
+        if (text.starts_with("R "))
+        {
+            detail::result_record r;
+            if (!detail::parse_result_record(text.substr(2), r))
+                return corrupt("bad result record");
+            if (j.is_done(r.line))
+                return corrupt("a second result for line " + std::to_string(r.line));
+            j.mark_done(r.line);
+            j.in_flight_.erase(r.line);
+            ++j.recorded_.done;
+            switch (r.outcome)
+            {
+            case import_outcome::created:
+                ++j.recorded_.created;
+                break;
+            case import_outcome::failed:
+                ++j.recorded_.failed;
+                break;
+            case import_outcome::rejected:
+                ++j.recorded_.rejected;
+                break;
+            case import_outcome::unknown:
+                ++j.recorded_.unknown;
+                break;
+            }
+            return {};
+        }
+        return corrupt("unknown record");
+    };
+    auto read = detail::read_journal_file(path, on_record);
+    if (!read)
+        return read.error();
+    auto [complete, header] = std::move(*read);
+    j.results_ = j.recorded_.done;
+
+    // The header names the input. A journal without a complete header has no other record
+    // either (nothing was sent): it is started over.
+    if (complete > 0)
+    {
+        error_code ec;
+        auto v = boost::json::parse(header, ec);
+        const auto* obj = !ec ? v.if_object() : nullptr;
+        const auto* version = obj ? obj->if_contains("stackone_import_journal") : nullptr;
+        const auto* input = obj ? obj->if_contains("input") : nullptr;
+        if (!version || *version != 1 || !input || !input->is_string())
+            return import_journal_error{"'" + path + "' is not an import journal"};
+        if (input->get_string() != input_id)
+        {
+            return import_journal_error{"journal '" + path +
+                                        "' records another input (it was started for " +
+                                        boost::json::serialize(*input) + ")"};
+        }
+    }
+
+    // Cut a torn last record off, so that appended records start on a line of their own.
+    j.fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (j.fd_ < 0)
+        return detail::journal_errno("cannot open journal", path);
+    if (::ftruncate(j.fd_, static_cast<off_t>(complete)) != 0)
+        return detail::journal_errno("cannot cut the torn end of journal", path);
+    if (complete == 0)
+    {
+        if (auto r = j.append(detail::journal_header(input_id)); !r)
+            return r.error();
+    }
+    return j;
+}
+
+STACKONE_DECL import_journal::import_journal(import_journal&& other) noexcept
+    : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)),
+      done_(std::move(other.done_)), in_flight_(std::move(other.in_flight_)),
+      results_(other.results_), recorded_(other.recorded_)
+{}
+
+STACKONE_DECL import_journal& import_journal::operator=(import_journal&& other) noexcept
+{
+    if (this != &other)
+    {
+        if (fd_ >= 0)
+            ::close(fd_);
+        path_ = std::move(other.path_);
+        fd_ = std::exchange(other.fd_, -1);
+        done_ = std::move(other.done_);
+        in_flight_ = std::move(other.in_flight_);
+        results_ = other.results_;
+        recorded_ = other.recorded_;
+    }
+    return *this;
+}
+
+STACKONE_DECL import_journal::~import_journal()
+{
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
+inline void import_journal::mark_done(std::size_t line)
+{
+    if (line >= done_.size())
+        done_.resize(std::max(line + 1, done_.size() * 2));
+    done_[line] = true;
+}
+
+inline boost::system::result<void, import_journal_error>
+import_journal::append(std::string_view record)
+{
+    // One write(2) per record; a short write (disk nearly full) is finished by more writes.
+    while (!record.empty())
+    {
+        const auto n = ::write(fd_, record.data(), record.size());
+        if (n < 0)
+        {
+            if (errno == EINTR)
+                continue;
+            return detail::journal_errno("cannot write journal", path_);
+        }
+        record.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return {};
+}
+
+STACKONE_DECL boost::system::result<void, import_journal_error>
+import_journal::record_started(std::size_t line)
+{
+    return append("S " + std::to_string(line) + "\n");
+}
+
+STACKONE_DECL boost::system::result<void, import_journal_error>
+import_journal::record_result(const import_record& r, std::string_view json_line)
+{
+    if (!json_line.empty() && json_line.back() == '\n')
+        json_line.remove_suffix(1);
+    std::string rec;
+    rec.reserve(json_line.size() + 32);
+    rec.append("R ").append(std::to_string(r.line)).append(" ");
+    rec.append(to_string(r.outcome)).append(" ").append(json_line).append("\n");
+    auto written = append(rec);
+    if (written)
+    {
+        mark_done(r.line);
+        ++results_;
+    }
+    return written;
+}
+
+STACKONE_DECL boost::system::result<std::size_t, import_journal_error>
+import_journal::copy_results(std::ostream& out, std::size_t skip) const
+{
+    std::size_t seen = 0;
+    std::size_t copied = 0;
+    auto on_record =
+        [&](std::string_view text) -> boost::system::result<void, import_journal_error> {
+        detail::result_record r;
+        if (!text.starts_with("R ") || !detail::parse_result_record(text.substr(2), r))
+            return {};
+        if (seen++ < skip)
+            return {};
+        out << r.json << '\n';
+        ++copied;
+        return {};
+    };
+    auto read = detail::read_journal_file(path_, on_record);
+    if (!read)
+        return read.error();
+    if (!out)
+        return import_journal_error{"cannot write the results copied from '" + path_ + "'"};
+    return copied;
+}
+
+STACKONE_DECL boost::system::result<std::size_t, import_journal_error>
+sync_results_file(const import_journal& journal, const std::string& path)
+{
+    // Count the complete lines, and where the last one ends.
+    std::size_t lines = 0;
+    std::uint64_t complete = 0;
+    bool exists = false;
+    {
+        std::ifstream in(path, std::ios::binary);
+        if (in)
+        {
+            exists = true;
+            std::uint64_t offset = 0;
+            char block[1 << 16];
+            while (in.read(block, sizeof block) || in.gcount() > 0)
+            {
+                const auto n = static_cast<std::size_t>(in.gcount());
+                for (std::size_t i = 0; i < n; ++i)
+                {
+                    if (block[i] == '\n')
+                    {
+                        ++lines;
+                        complete = offset + i + 1;
+                    }
+                }
+                offset += n;
+            }
+            if (in.bad())
+                return detail::journal_errno("cannot read results", path);
+        }
+    }
+    if (lines > journal.results())
+    {
+        return import_journal_error{"results file '" + path + "' has " + std::to_string(lines) +
+                                    " lines but journal '" + journal.path() + "' only " +
+                                    std::to_string(journal.results()) +
+                                    " results: they are not of the same import"};
+    }
+
+    // A torn last line is cut; the results the journal has beyond the file are appended.
+    if (exists && ::truncate(path.c_str(), static_cast<off_t>(complete)) != 0)
+        return detail::journal_errno("cannot cut the torn end of results", path);
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    if (!out)
+        return detail::journal_errno("cannot write results", path);
+    auto copied = journal.copy_results(out, lines);
+    if (!copied)
+        return copied.error();
+    out.flush();
+    if (!out)
+        return detail::journal_errno("cannot write results", path);
+    return *copied;
+}
+
 namespace detail {
 
 // The shared state of one import: the input, the output and the counters. Everything runs on
@@ -257,9 +633,30 @@ struct import_run
 
     import_run(client& cl, std::istream& i, std::ostream& o, import_options op)
         : c(cl), in(i), out(o), opts(std::move(op))
-    {}
+    {
+        // On resume the earlier results count from the start; their lines are skipped.
+        if (opts.journal)
+        {
+            const auto& earlier = opts.journal->recorded();
+            summary.done = summary.skipped = earlier.done;
+            summary.created = earlier.created;
+            summary.failed = earlier.failed;
+            summary.rejected = earlier.rejected;
+            summary.unknown = earlier.unknown;
+        }
+    }
+
+    // A journal write failed: take no more lines (the calls in flight may still finish).
+    void fail(const import_journal_error& e)
+    {
+        if (summary.error.empty())
+            summary.error = e.what;
+        stopping = true;
+    }
 
     // Reads the next line; lines over the limit are consumed whole and reported, never split.
+    // TODO(#6): reading blocks the executor, so a pipe that stalls also delays cancellation
+    // (and the CLI's Ctrl-C) until its next line arrives; read through a descriptor or thread.
     enum class line_status
     {
         ok,
@@ -296,9 +693,21 @@ struct import_run
         return too_long ? line_status::too_long : line_status::ok;
     }
 
+    // The result goes to the journal first, so the results stream is never ahead of it. A
+    // result the journal refused is not written either: the journal keeps the line in flight,
+    // so a resume marks it `unknown` instead of finding a results file it cannot account for.
     void write(const import_record& r)
     {
-        out << to_json_line(r);
+        const auto json = to_json_line(r);
+        if (opts.journal)
+        {
+            if (auto journaled = opts.journal->record_result(r, json); !journaled)
+            {
+                fail(journaled.error());
+                return;
+            }
+        }
+        out << json;
         out.flush();
         ++summary.done;
         switch (r.outcome)
@@ -333,9 +742,21 @@ inline bool is_blank(std::string_view line)
     return line.find_first_not_of(" \t\r") == std::string_view::npos;
 }
 
-// One of `concurrency` workers: takes lines until the input ends, one call at a time.
-// TODO(#6): journal each line before its call and its result after, so that --resume can skip
-// done lines and mark the ones in flight `unknown` after a crash.
+// The result of a line that was in flight when an earlier run died, and is not sent again.
+inline import_record make_interrupted_record(const import_item& item)
+{
+    import_record r;
+    r.line = item.line;
+    r.key = item.key;
+    r.candidate_id = item.candidate_id;
+    r.outcome = import_outcome::unknown;
+    r.error = "in flight when an earlier run stopped: the request may have been sent and the "
+              "note created; check before sending it again";
+    return r;
+}
+
+// One of `concurrency` workers: takes lines until the input ends, one call at a time. With a
+// journal, each line is recorded before its call and its result before the result line.
 inline asio::awaitable<void> import_worker(import_run& run, asio::cancellation_signal& signal)
 {
     std::string line;
@@ -345,6 +766,10 @@ inline asio::awaitable<void> import_worker(import_run& run, asio::cancellation_s
         if (status == import_run::line_status::end)
             co_return;
         const std::size_t line_no = run.next_line;
+
+        // Resuming: an earlier run wrote this line's result.
+        if (run.opts.journal && run.opts.journal->is_done(line_no))
+            continue;
         if (status == import_run::line_status::too_long)
         {
             run.write(make_rejected_record(
@@ -366,6 +791,27 @@ inline asio::awaitable<void> import_worker(import_run& run, asio::cancellation_s
             continue;
         }
 
+        // Resuming: the line was in flight when an earlier run died. It may exist already, so
+        // it is sent again only when asked, and then marked as a possible duplicate.
+        const bool sent_before = run.opts.journal && run.opts.journal->in_flight().count(line_no);
+        if (sent_before && !run.opts.resend_unknown)
+        {
+            run.write(make_interrupted_record(*item));
+            continue;
+        }
+
+        // Journaled before the first byte can leave: a crash from here on leaves it in flight.
+        if (run.opts.journal)
+        {
+            if (auto journaled = run.opts.journal->record_started(line_no); !journaled)
+            {
+                run.fail(journaled.error());
+                co_return;
+            }
+        }
+        if (sent_before)
+            ++run.summary.resent;
+
         call_options call = run.opts.call;
         if (!item->account_id.empty())
             call.account_id = item->account_id;
@@ -376,7 +822,14 @@ inline asio::awaitable<void> import_worker(import_run& run, asio::cancellation_s
             call,
             asio::bind_cancellation_slot(signal.slot(), asio::as_tuple(asio::use_awaitable)));
         --run.summary.in_flight;
-        run.write(make_import_record(*item, ec, res));
+        auto record = make_import_record(*item, ec, res);
+        if (sent_before)
+        {
+            record.possible_duplicate = true;
+            if (record.outcome == import_outcome::failed)
+                record.outcome = import_outcome::unknown;
+        }
+        run.write(record);
     }
 }
 
@@ -408,14 +861,28 @@ run_import(client& c, std::istream& in, std::ostream& out, import_options opts)
                 wake.cancel();
         });
     }
+    // On cancellation: no more lines at once; the calls in flight are cancelled once the grace
+    // has passed (at once without one). Their results still arrive.
+    bool cancelled = false;
+    bool calls_cancelled = false;
+    using clock = std::chrono::steady_clock;
+    clock::time_point grace_end{};
     while (running > 0)
     {
-        wake.expires_after(run.opts.progress_interval);
+        auto wait = std::chrono::duration_cast<clock::duration>(run.opts.progress_interval);
+        if (cancelled && !calls_cancelled)
+            wait = std::min(wait, grace_end - clock::now());
+        wake.expires_after(wait);
         co_await wake.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (cs.cancelled() != asio::cancellation_type::none && !run.stopping)
+        if (cs.cancelled() != asio::cancellation_type::none && !cancelled)
         {
-            // Stop taking lines and cancel the calls in flight; their results still arrive.
+            cancelled = true;
             run.stopping = true;
+            grace_end = clock::now() + run.opts.cancel_grace;
+        }
+        if (cancelled && !calls_cancelled && clock::now() >= grace_end)
+        {
+            calls_cancelled = true;
             for (auto& signal : run.call_signals)
                 signal.emit(asio::cancellation_type::terminal);
         }
