@@ -48,9 +48,9 @@ parse_import_line(std::string_view line, std::size_t line_no) noexcept;
 enum class import_outcome
 {
     created,  ///< the server answered with success
-    failed,   ///< the server refused it, or it certainly did not reach the server
+    failed,   ///< the server refused it (a 4xx but 408, or a 501), or it never reached it
     rejected, ///< bad input: never sent
-    unknown,  ///< may have been created (e.g. the connection dropped after the request)
+    unknown,  ///< may have been created (a 408 or 5xx, a connection lost after the request)
 };
 
 /// "created", "failed", "rejected" or "unknown".
