@@ -151,16 +151,16 @@ inline field<std::string> string_member(const boost::json::object& obj, std::str
     return boost::json::serialize(*v);
 }
 
-// `statusCode` as an int, 0 when absent or not an integral number.
+// `statusCode` as an int, 0 when absent or not an integral number from 100 to 999. (A cast of
+// a larger number would wrap: 4294967497 would read as 201, a success. Boost.JSON stores
+// only numbers over INT64_MAX as uint64.)
 inline int status_member(const boost::json::object& obj)
 {
     const auto* v = obj.if_contains("statusCode");
     if (!v)
         return 0;
-    if (v->is_int64())
+    if (v->is_int64() && v->get_int64() >= 100 && v->get_int64() < 1000)
         return static_cast<int>(v->get_int64());
-    if (v->is_uint64())
-        return static_cast<int>(v->get_uint64());
     if (v->is_double())
     {
         const double d = v->get_double();
