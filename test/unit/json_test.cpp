@@ -169,6 +169,11 @@ BOOST_AUTO_TEST_CASE(import_line_reports_what_is_wrong)
         {R"({"candidate_id":"c","body":"x","content":[]})", "both present"},
         {R"({"candidate_id":"c","content":[{"body":false}]})", "content[0].body"},
         {"{\"candidate_id\":\"c\",\"body\":\"\xff\"}", "not valid JSON"},
+        // Found by test/fuzz/fuzz_import_line: 1e400 parsed as infinity and was written back
+        // as `Infinity`, so the result line (and a request body) was not JSON.
+        {R"({"candidate_id":"c","key":1e400})", "too large for a double"},
+        {R"({"candidate_id":"c","passthrough":{"a":[-1e999]}})", "too large for a double"},
+        {R"({"candidate_id":"c","visibility":{"source_value":{"x":2e308}}})", "too large"},
     };
     for (const auto& r : table)
     {

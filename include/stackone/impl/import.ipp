@@ -18,11 +18,33 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <istream>
 #include <list>
 #include <ostream>
 
 namespace stackone {
+
+namespace detail {
+
+// True when @p v holds an infinite number anywhere. Boost.JSON 1.81 parses 1e400 as infinity
+// and serializes it as `Infinity`, which is not JSON: such a line would give an invalid request
+// body and an invalid result line. (The parser's depth limit bounds the recursion.)
+inline bool has_infinite_number(const boost::json::value& v) noexcept
+{
+    if (v.is_double())
+        return !std::isfinite(v.get_double());
+    if (v.is_array())
+        return std::any_of(v.get_array().begin(), v.get_array().end(), has_infinite_number);
+    if (v.is_object())
+        return std::any_of(v.get_object().begin(), v.get_object().end(), [](const auto& m) {
+            return has_infinite_number(m.value());
+        });
+    return false;
+}
+
+} // namespace detail
 
 STACKONE_DECL boost::system::result<import_item, decode_error>
 parse_import_line(std::string_view line, std::size_t line_no) noexcept
@@ -35,6 +57,8 @@ parse_import_line(std::string_view line, std::size_t line_no) noexcept
             return decode_error{"not valid JSON: " + ec.message()};
         if (!v.is_object())
             return decode_error{"not a JSON object"};
+        if (detail::has_infinite_number(v))
+            return decode_error{"a number is too large for a double"};
         const auto& obj = v.get_object();
 
         import_item item;
