@@ -81,7 +81,9 @@ outcome read_response(std::string_view wire,
             pending.append(wire.substr(pos, n));
             pos += n;
         }
-        for (;;)
+        // Beast's own read loop never hands the parser an empty buffer (and its parser does
+        // arithmetic on the null pointer of one), so neither does this.
+        while (!pending.empty())
         {
             error_code ec;
             const std::size_t used = parser->put(boost::asio::buffer(pending), ec);
