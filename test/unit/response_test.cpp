@@ -184,6 +184,26 @@ BOOST_AUTO_TEST_CASE(out_of_range_body_status_is_ignored_not_wrapped)
     }
 }
 
+// Found by test/fuzz/fuzz_response_reader: Beast accepts "HTTP/1.1 000 OK", and
+// make_http_error(0) is an error_code that reads as success, so the call counted as created.
+BOOST_AUTO_TEST_CASE(status_line_under_100_is_malformed_never_success)
+{
+    for (int status : {0, 7, 99})
+    {
+        BOOST_TEST_CONTEXT(status)
+        {
+            create_result empty, object, created;
+            BOOST_TEST(classify_response({status, false, "", 0}, empty) ==
+                       make_error_code(errc::malformed_response));
+            BOOST_TEST(classify_response({status, false, "{}", 0}, object) ==
+                       make_error_code(errc::malformed_response));
+            BOOST_TEST(classify_response({status, true, created_json, 4}, created) ==
+                       make_error_code(errc::malformed_response));
+            BOOST_TEST(created.diag.may_have_been_processed);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(heartbeats_are_skipped_and_counted_in_chunked_bodies)
 {
     std::string wire =

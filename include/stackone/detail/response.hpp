@@ -184,6 +184,15 @@ inline error_code classify_response(const response_view& r, create_result& out)
     out.heartbeat_bytes = r.heartbeat_bytes;
     diag.may_have_been_processed = true;
 
+    // Beast takes any three digits; a status under 100 is not HTTP, and as an HTTP error code
+    // 0 would even read as success.
+    if (r.status_line < 100)
+    {
+        diag.detail = "status code " + std::to_string(r.status_line) + " is not HTTP";
+        diag.body_excerpt = body_excerpt(r.json);
+        return errc::malformed_response;
+    }
+
     const bool status_line_ok = r.status_line >= 200 && r.status_line < 300;
     if (r.json.empty())
     {
