@@ -36,8 +36,9 @@ struct limits
 // What the client would decide from these bytes.
 struct outcome
 {
-    error_code read_ec; // a framing or limit error, or need_more when the bytes ran out
-    int status = 0;
+    error_code read_ec;       // a framing or limit error, or need_more when the bytes ran out
+    bool header_done = false; // of the final (non-1xx) response
+    int status = 0;           // Beast accepts "000"
     std::string json;
     std::size_t heartbeat_bytes = 0;
     error_code result_ec; // classify_response, when the response was complete
@@ -120,7 +121,8 @@ outcome read_response(std::string_view wire,
         }
     }
 
-    if (parser->is_header_done())
+    out.header_done = parser->is_header_done();
+    if (out.header_done)
         out.status = static_cast<int>(parser->get().result_int());
     out.json = parser->get().body().json;
     out.heartbeat_bytes = parser->get().body().heartbeat_bytes;
@@ -176,8 +178,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // error depending on how it arrived (the attempt fails in every case); and after a limit
     // error, how many bytes were taken before it depends on the pieces.
     const auto need_more = boost::beast::http::error::need_more;
-    check(split.status == whole.status);
-    if (split.status == 0)
+    check(split.header_done == whole.header_done && split.status == whole.status);
+    if (!split.header_done)
         check(split.read_ec.failed() && whole.read_ec.failed());
     else
         check(split.read_ec == whole.read_ec);
