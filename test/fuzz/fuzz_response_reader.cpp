@@ -173,24 +173,32 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                          o->result_ec.message().c_str());
     }
 
-    // The pieces never change what was read or decided. Two exceptions, both Beast's: while
+    // The pieces never change what was read or decided. Three exceptions, all Beast's: while
     // a header has not ended, a malformed one may be "need more", "header limit" or a syntax
-    // error depending on how it arrived (the attempt fails in every case); and after a limit
-    // error, how many bytes were taken before it depends on the pieces.
-    const auto need_more = boost::beast::http::error::need_more;
-    check(split.header_done == whole.header_done && split.status == whole.status);
-    if (!split.header_done)
-        check(split.read_ec.failed() && whole.read_ec.failed());
-    else
-        check(split.read_ec == whole.read_ec);
-    if (split.read_ec == whole.read_ec && (!split.read_ec || split.read_ec == need_more))
+    // error depending on how it arrived (the attempt fails in every case); a header within a
+    // few bytes of the header limit may pass when it arrives at once and exceed the limit in
+    // pieces; and after a limit error, how many bytes were taken before it depends on the
+    // pieces.
+    namespace http = boost::beast::http;
+    const bool header_limit_edge =
+        split.read_ec == http::error::header_limit || whole.read_ec == http::error::header_limit;
+    if (!header_limit_edge)
     {
-        check(split.json == whole.json);
-        check(split.heartbeat_bytes == whole.heartbeat_bytes);
+        check(split.header_done == whole.header_done && split.status == whole.status);
+        if (!split.header_done)
+            check(split.read_ec.failed() && whole.read_ec.failed());
+        else
+            check(split.read_ec == whole.read_ec);
+        if (split.read_ec == whole.read_ec &&
+            (!split.read_ec || split.read_ec == http::error::need_more))
+        {
+            check(split.json == whole.json);
+            check(split.heartbeat_bytes == whole.heartbeat_bytes);
+        }
+        check(split.result_ec == whole.result_ec);
+        check(split.result.status == whole.result.status);
+        check(split.result.id == whole.result.id);
     }
-    check(split.result_ec == whole.result_ec);
-    check(split.result.status == whole.result.status);
-    check(split.result.id == whole.result.id);
 
     // The JSON text never starts with heartbeat whitespace, and stays within its limit.
     check(split.json.empty() || !stackone::detail::is_heartbeat_byte(split.json.front()));
