@@ -8,6 +8,8 @@ STACKONE_PACKAGES=(
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-test1.81-dev
     libcli11-dev
 )
+# What `./scripts/test --sanitizers` adds: clang 14 with its libFuzzer runtime (test/fuzz).
+STACKONE_SANITIZER_PACKAGES=(clang libclang-rt-14-dev)
 
 say() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
 

@@ -143,6 +143,23 @@ BOOST_AUTO_TEST_CASE(base_url_refuses_other_schemes_userinfo_query_fragment)
     }
 }
 
+// Found by test/fuzz/fuzz_base_url: Boost.URL 1.81 reads "http://127.0.0.1:808per0f/v1" as
+// port 808 and path "per0f/v1", which became the request target "per0f/v1/unified/...".
+BOOST_AUTO_TEST_CASE(base_url_refuses_garbage_after_the_port)
+{
+    for (const char* bad : {"http://127.0.0.1:808per0f/ix/v1/",
+                            "http://localhost:8)",
+                            "https://api.stackone.com:443x"})
+    {
+        BOOST_TEST_CONTEXT(bad)
+        {
+            auto o = parse_base_url(bad);
+            BOOST_TEST(o.error() == make_error_code(errc::invalid_base_url));
+        }
+    }
+    BOOST_TEST(parse_base_url("http://localhost:8/)").value().path_prefix == "/)");
+}
+
 BOOST_AUTO_TEST_CASE(request_bytes_have_every_required_header)
 {
     auto o = parse_base_url("https://api.stackone.com");

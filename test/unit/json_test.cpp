@@ -177,6 +177,11 @@ BOOST_AUTO_TEST_CASE(import_line_reports_what_is_wrong)
         {"\xef\xbb\xbf{\"candidate_id\":\"c\"}", "byte order mark"},
         {"{\"body\":\"caf\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\" x}",
          "not valid JSON"}, // valid UTF-8
+        // Found by test/fuzz/fuzz_import_line: 1e400 parsed as infinity and was written back
+        // as `Infinity`, so the result line (and a request body) was not JSON.
+        {R"({"candidate_id":"c","key":1e400})", "too large for a double"},
+        {R"({"candidate_id":"c","passthrough":{"a":[-1e999]}})", "too large for a double"},
+        {R"({"candidate_id":"c","visibility":{"source_value":{"x":2e308}}})", "too large"},
     };
     for (const auto& r : table)
     {

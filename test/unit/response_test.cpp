@@ -163,6 +163,51 @@ BOOST_AUTO_TEST_CASE(body_status_decides_when_it_disagrees_with_status_line)
     BOOST_TEST(ec == make_http_error(422));
 }
 
+// Found by test/fuzz/fuzz_result_mapper: the body's statusCode was cast to int unchecked, so
+// 4294967497 wrapped to 201 and a 500 response became a created note.
+BOOST_AUTO_TEST_CASE(out_of_range_body_status_is_ignored_not_wrapped)
+{
+    create_result r;
+    const auto ec =
+        classify_response({500, false, R"({"statusCode":4294967497,"data":{"id":"n"}})", 0}, r);
+    BOOST_TEST(ec == make_http_error(500));
+    BOOST_TEST(r.diag.body_status == 0);
+
+    for (const char* body : {R"({"statusCode":-201})",
+                             R"({"statusCode":99})",
+                             R"({"statusCode":1000})",
+                             R"({"statusCode":18446744073709551615})"})
+    {
+        BOOST_TEST_CONTEXT(body)
+        {
+            create_result applied;
+            BOOST_TEST(!classify_response({200, true, body, 2}, applied));
+            BOOST_TEST(applied.status == 200);
+            BOOST_TEST(applied.diag.body_status == 0);
+        }
+    }
+}
+
+// Found by test/fuzz/fuzz_response_reader: Beast accepts "HTTP/1.1 000 OK", and
+// make_http_error(0) is an error_code that reads as success, so the call counted as created.
+BOOST_AUTO_TEST_CASE(status_line_under_100_is_malformed_never_success)
+{
+    for (int status : {0, 7, 99})
+    {
+        BOOST_TEST_CONTEXT(status)
+        {
+            create_result empty, object, created;
+            BOOST_TEST(classify_response({status, false, "", 0}, empty) ==
+                       make_error_code(errc::malformed_response));
+            BOOST_TEST(classify_response({status, false, "{}", 0}, object) ==
+                       make_error_code(errc::malformed_response));
+            BOOST_TEST(classify_response({status, true, created_json, 4}, created) ==
+                       make_error_code(errc::malformed_response));
+            BOOST_TEST(created.diag.may_have_been_processed);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(heartbeats_are_skipped_and_counted_in_chunked_bodies)
 {
     std::string wire =

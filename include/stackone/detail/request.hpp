@@ -104,7 +104,11 @@ inline boost::system::result<origin> parse_base_url(std::string_view text) noexc
     if (o.port != (o.tls ? 443 : 80))
         o.host_header += ":" + std::to_string(o.port);
 
+    // Boost.URL 1.81 takes "http://host:8x/p" as port 8 and path "x/p"; a path after an
+    // authority starts with '/', so anything else is a mistyped port or host.
     o.path_prefix = std::string(u.encoded_path());
+    if (!o.path_prefix.empty() && o.path_prefix.front() != '/')
+        return make_error_code(errc::invalid_base_url);
     while (!o.path_prefix.empty() && o.path_prefix.back() == '/')
         o.path_prefix.pop_back();
     return o;

@@ -151,16 +151,16 @@ inline field<std::string> string_member(const boost::json::object& obj, std::str
     return boost::json::serialize(*v);
 }
 
-// `statusCode` as an int, 0 when absent or not an integral number.
+// `statusCode` as an int, 0 when absent or not an integral number from 100 to 999. (A cast of
+// a larger number would wrap: 4294967497 would read as 201, a success. Boost.JSON stores
+// only numbers over INT64_MAX as uint64.)
 inline int status_member(const boost::json::object& obj)
 {
     const auto* v = obj.if_contains("statusCode");
     if (!v)
         return 0;
-    if (v->is_int64())
+    if (v->is_int64() && v->get_int64() >= 100 && v->get_int64() < 1000)
         return static_cast<int>(v->get_int64());
-    if (v->is_uint64())
-        return static_cast<int>(v->get_uint64());
     if (v->is_double())
     {
         const double d = v->get_double();
@@ -183,6 +183,15 @@ inline error_code classify_response(const response_view& r, create_result& out)
     out.heartbeat_applied = r.preference_applied;
     out.heartbeat_bytes = r.heartbeat_bytes;
     diag.may_have_been_processed = true;
+
+    // Beast takes any three digits; a status under 100 is not HTTP, and as an HTTP error code
+    // 0 would even read as success.
+    if (r.status_line < 100)
+    {
+        diag.detail = "status code " + std::to_string(r.status_line) + " is not HTTP";
+        diag.body_excerpt = body_excerpt(r.json);
+        return errc::malformed_response;
+    }
 
     const bool status_line_ok = r.status_line >= 200 && r.status_line < 300;
     if (r.json.empty())

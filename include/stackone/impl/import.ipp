@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -86,6 +87,22 @@ inline std::string describe_bad_bytes(std::string_view line)
     return {};
 }
 
+// True when @p v holds an infinite number anywhere. Boost.JSON 1.81 parses 1e400 as infinity
+// and serializes it as `Infinity`, which is not JSON: such a line would give an invalid request
+// body and an invalid result line. (The parser's depth limit bounds the recursion.)
+inline bool has_infinite_number(const boost::json::value& v) noexcept
+{
+    if (v.is_double())
+        return !std::isfinite(v.get_double());
+    if (v.is_array())
+        return std::any_of(v.get_array().begin(), v.get_array().end(), has_infinite_number);
+    if (v.is_object())
+        return std::any_of(v.get_object().begin(), v.get_object().end(), [](const auto& m) {
+            return has_infinite_number(m.value());
+        });
+    return false;
+}
+
 } // namespace detail
 
 STACKONE_DECL boost::system::result<import_item, decode_error>
@@ -104,6 +121,8 @@ parse_import_line(std::string_view line, std::size_t line_no) noexcept
         }
         if (!v.is_object())
             return decode_error{"not a JSON object"};
+        if (detail::has_infinite_number(v))
+            return decode_error{"a number is too large for a double"};
         const auto& obj = v.get_object();
 
         import_item item;
