@@ -3,17 +3,24 @@
 #define STACKONE_TEST_INTEGRATION_FIXTURE_HPP
 
 #include <stackone/client.hpp>
+#include <stackone/import.hpp>
 
 #include <mock_server.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
+#include <functional>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -124,6 +131,41 @@ inline call_outcome create(boost::asio::io_context& io,
     io.restart();
     BOOST_TEST_REQUIRE(done);
     return out;
+}
+
+// Runs an import on @p io and cancels it (terminal cancellation) once @p server has seen
+// @p requests requests; returns its summary (empty when it ended with an exception).
+inline std::optional<import_summary> import_cancelled_after(boost::asio::io_context& io,
+                                                            client& c,
+                                                            std::istream& in,
+                                                            std::ostream& out,
+                                                            const import_options& opts,
+                                                            const mock::server& server,
+                                                            std::uint64_t requests)
+{
+    namespace asio = boost::asio;
+    asio::cancellation_signal stop;
+    std::optional<import_summary> summary;
+    asio::co_spawn(
+        io,
+        run_import(c, in, out, opts),
+        asio::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr e, import_summary s) {
+            BOOST_TEST(!e);
+            summary = s;
+        }));
+    asio::steady_timer poll(io);
+    std::function<void()> wait_for_requests = [&] {
+        if (server.get_stats().requests >= requests)
+        {
+            stop.emit(asio::cancellation_type::terminal);
+            return;
+        }
+        poll.expires_after(std::chrono::milliseconds(5));
+        poll.async_wait([&](error_code) { wait_for_requests(); });
+    };
+    wait_for_requests();
+    io.run();
+    return summary;
 }
 
 } // namespace stackone::test

@@ -456,27 +456,7 @@ BOOST_AUTO_TEST_CASE(cancel_grace_lets_calls_in_flight_finish)
     import_options opts;
     opts.concurrency = 4;
     opts.cancel_grace = std::chrono::seconds(30);
-    asio::cancellation_signal stop;
-    std::optional<import_summary> summary;
-    asio::co_spawn(
-        io,
-        run_import(c, in, out, opts),
-        asio::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr e, import_summary s) {
-            BOOST_TEST(!e);
-            summary = s;
-        }));
-    asio::steady_timer poll(io);
-    std::function<void()> wait_for_requests = [&] {
-        if (f.server.get_stats().requests >= 4)
-        {
-            stop.emit(asio::cancellation_type::terminal);
-            return;
-        }
-        poll.expires_after(std::chrono::milliseconds(5));
-        poll.async_wait([&](error_code) { wait_for_requests(); });
-    };
-    wait_for_requests();
-    io.run();
+    const auto summary = import_cancelled_after(io, c, in, out, opts, f.server, 4);
 
     // The calls in flight completed as created; nothing was taken after the cancellation.
     BOOST_TEST_REQUIRE(summary.has_value());
