@@ -22,7 +22,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -31,6 +30,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
@@ -52,6 +52,8 @@
 #include <utility>
 #include <vector>
 
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 namespace {
@@ -100,6 +102,10 @@ constexpr std::string_view import_help =
  * Turns the first SIGINT or SIGTERM into terminal cancellation of the work, so the calls in
  * flight end at once and their results are still written. A second signal quits without
  * waiting.
+ *
+ * The signals are taken by a thread of its own (sigwait), not by the I/O thread: that one may
+ * be stuck, reading input from a pipe that stalls, say, and the first signal must still start
+ * the watchdog that bounds the time to exit.
  */
 class interrupter
 {
@@ -107,9 +113,14 @@ public:
     /// @p hard_limit: after a signal, the process quits (status 130) if the work is not over
     /// within this time, whatever it is waiting for.
     interrupter(asio::io_context& io, cli::console& out, std::chrono::milliseconds hard_limit)
-        : signals_(io, SIGINT, SIGTERM), out_(out), hard_limit_(hard_limit)
+        : io_(io), out_(out), hard_limit_(hard_limit)
     {
-        wait();
+        ::sigemptyset(&signals_);
+        ::sigaddset(&signals_, SIGINT);
+        ::sigaddset(&signals_, SIGTERM);
+        // Blocked here first, so that only the listener (which inherits the mask) takes them.
+        ::pthread_sigmask(SIG_BLOCK, &signals_, &old_mask_);
+        listener_ = std::thread([this] { listen(); });
     }
 
     ~interrupter()
@@ -119,55 +130,57 @@ public:
             over_ = true;
         }
         watchdog_wake_.notify_all();
+        // Wakes the listener's sigwait(); it sees over_ and returns.
+        ::pthread_kill(listener_.native_handle(), SIGTERM);
+        listener_.join();
         if (watchdog_.joinable())
         {
             watchdog_.join();
         }
+        ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
     }
+
+    interrupter(const interrupter&) = delete;
+    interrupter& operator=(const interrupter&) = delete;
 
     /// The slot to bind to the work's completion token.
     asio::cancellation_slot slot() { return cancel_.slot(); }
 
     /// True once a signal arrived.
-    bool interrupted() const noexcept { return interrupted_; }
-
-    /// Stops listening, so io_context::run() can return, and restores the default handlers.
-    void stop()
-    {
-        boost::system::error_code ignored;
-        signals_.cancel(ignored);
-        signals_.clear(ignored);
-    }
+    bool interrupted() const noexcept { return interrupted_.load(); }
 
 private:
-    void wait()
+    // On the listener thread.
+    void listen()
     {
-        signals_.async_wait(
-            [this](const boost::system::error_code& ec, int signo) { on_signal(ec, signo); });
-    }
-
-    void on_signal(const boost::system::error_code& ec, int signo)
-    {
-        // Cancelled by stop(): the work is over.
-        if (ec)
+        for (;;)
         {
-            return;
-        }
+            int signo = 0;
+            if (::sigwait(&signals_, &signo) != 0)
+            {
+                continue;
+            }
+            {
+                std::lock_guard lock(watchdog_mutex_);
+                if (over_)
+                {
+                    return;
+                }
+            }
 
-        // The user does not want to wait for the calls in flight: results may be missing.
-        if (interrupted_)
-        {
-            out_.message("interrupted again: quitting without waiting for calls in flight");
-            std::_Exit(exit_interrupted);
+            // The user does not want to wait for the calls in flight: results may be missing.
+            if (interrupted_.exchange(true))
+            {
+                out_.message("interrupted again: quitting without waiting for calls in flight");
+                std::_Exit(exit_interrupted);
+            }
+            out_.message(std::string(signo == SIGINT ? "SIGINT" : "SIGTERM") +
+                         ": taking no more lines; finishing or cancelling calls in flight and "
+                         "writing their results; signal again to quit at once");
+            start_watchdog();
+            // The cancellation signal belongs to the I/O thread.
+            asio::post(io_, [this] { cancel_.emit(asio::cancellation_type::terminal); });
         }
-
-        interrupted_ = true;
-        out_.message(std::string(signo == SIGINT ? "SIGINT" : "SIGTERM") +
-                     ": taking no more lines; finishing or cancelling calls in flight and "
-                     "writing their results; signal again to quit at once");
-        start_watchdog();
-        cancel_.emit(asio::cancellation_type::terminal);
-        wait();
     }
 
     // A thread of its own, so that it fires even if the I/O thread is stuck.
@@ -186,11 +199,14 @@ private:
         });
     }
 
-    asio::signal_set signals_;
+    asio::io_context& io_;
     asio::cancellation_signal cancel_;
     cli::console& out_;
     std::chrono::milliseconds hard_limit_;
-    bool interrupted_ = false;
+    std::atomic<bool> interrupted_{false};
+    ::sigset_t signals_{};
+    ::sigset_t old_mask_{};
+    std::thread listener_;
 
     std::thread watchdog_;
     std::mutex watchdog_mutex_;
@@ -227,7 +243,6 @@ run_outcome<T> run_interruptible(asio::io_context& io,
         outcome.failure = failure;
         outcome.value = std::move(value);
         outcome.stats = client->stats();
-        signals.stop();
 
         // Posted, so the client is not destroyed from inside a completion it delivered.
         asio::post(io, [&client] { client.reset(); });

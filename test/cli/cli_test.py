@@ -14,6 +14,8 @@ Usage: cli_test.py STACKONE_NOTES_BINARY STACKONE_MOCK_BINARY
    them are created (ledger), and the exit status is the documented one.
 3. TLS: without --ca-file an untrusted certificate fails the call; --insecure lets it through
    and prints a warning (needs $STACKONE_TEST_CERTS; that half is skipped without it).
+4. SIGINT while the input is a pipe that stalls (the I/O thread blocked reading it): the
+   import still ends, with status 130, once the watchdog's time after the grace is up.
 
 The API key is made up and must appear in no output. Python 3 standard library only. Exit 0 on
 success, 1 on a failed check, 77 (Meson: skipped) when a binary is missing.
@@ -21,6 +23,7 @@ success, 1 on a failed check, 77 (Meson: skipped) when a binary is missing.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -359,6 +362,42 @@ def check_insecure(notes_bin, mock_bin, workdir):
         mock.stop()
 
 
+def check_signal_with_stalled_input(notes_bin, mock, workdir):
+    results = os.path.join(workdir, "stalled.results.jsonl")
+    journal = os.path.join(workdir, "stalled.results.journal")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKONE_")}
+    env["STACKONE_API_KEY"] = API_KEY
+    proc = subprocess.Popen(
+        [notes_bin, "import", "-", "--base-url", mock.url, "--account-id", "acc-1",
+         "--output", results, "--journal", journal, "--stop-grace", "0"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    try:
+        proc.stdin.write(b'{"candidate_id": "stalled-1", "body": "x"}\n')
+        proc.stdin.flush()
+        # The line was taken once the journal says it started; the next read then blocks.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if os.path.exists(journal) and "\nS 1" in open(journal).read():
+                break
+            time.sleep(0.02)
+        check(os.path.exists(journal), "stalled input: no journal")
+        proc.send_signal(signal.SIGINT)
+        try:
+            rc = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+            check(False, "stalled input: SIGINT did not end the import within 60 s")
+        err = proc.stderr.read().decode("utf-8", "replace")
+        check(rc == 130, "stalled input: exit %d after SIGINT: %s" % (rc, err))
+        check("SIGINT" in err, "stalled input: the signal was not acknowledged: %r" % err)
+    finally:
+        proc.stdin.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def main():
     if len(sys.argv) != 3 or not all(os.access(p, os.X_OK) for p in sys.argv[1:]):
         print("usage: cli_test.py STACKONE_NOTES_BINARY STACKONE_MOCK_BINARY (skipping)")
@@ -380,6 +419,7 @@ def main():
                 "--max-retry-after", "0.5", "--log-level", "error", "--user-agent", "cli-test/1"])
             check(rc == 0 and mock.stats()["requests"] == 1, "control call: %d %s" % (rc, err))
             check_hostile_files(notes_bin, mock, workdir)
+            check_signal_with_stalled_input(notes_bin, mock, workdir)
         finally:
             mock.stop()
         check_insecure(notes_bin, mock_bin, workdir)

@@ -674,8 +674,9 @@ struct import_run
     }
 
     // Reads the next line; lines over the limit are consumed whole and reported, never split.
-    // TODO(#6): reading blocks the executor, so a pipe that stalls also delays cancellation
-    // (and the CLI's Ctrl-C) until its next line arrives; read through a descriptor or thread.
+    // TODO(#6): reading blocks the executor, so while a pipe that feeds it stalls, calls in
+    // flight make no progress and cancellation waits for its next line (the CLI's watchdog
+    // still ends the process); read through a descriptor or a thread of its own.
     enum class line_status
     {
         ok,
