@@ -72,7 +72,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     {
         check(ec.failed());
     }
-    check(res.diag.may_have_been_processed);
+    // A response may mean the note exists, unless its status is a refusal (a 4xx but 408, or a
+    // 501), which created nothing.
+    if (stackone::is_http_error(ec))
+        check(res.diag.may_have_been_processed == stackone::status_may_have_created(ec.value()));
+    else
+        check(res.diag.may_have_been_processed);
     check(res.diag.body_excerpt.size() <= 1024 + 3);
     check(body.substr(0, res.diag.body_excerpt.size()) == res.diag.body_excerpt ||
           res.diag.body_excerpt.ends_with("..."));
@@ -105,6 +110,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(outcome == "failed" || outcome == "unknown");
         check(obj.at("error").as_string() == record.error && !record.error.empty());
         check(outcome == "unknown" || !duplicate);
+        // A refusal is `failed` (unless an earlier attempt may have created it); anything else
+        // that failed after a response is `unknown`.
+        if (!duplicate)
+            check((outcome == "unknown") == res.diag.may_have_been_processed);
         check(!obj.contains("id"));
     }
     return 0;
