@@ -3,6 +3,8 @@
 //
 #include "cli_options.hpp"
 
+#include <boost/url/parse.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -105,6 +107,22 @@ std::string_view trim_trailing_space(std::string_view text) noexcept
         text.remove_suffix(1);
     }
     return text;
+}
+
+// True when @p url's host is StackOne's API host, in any case (not a host that only begins
+// with that name).
+bool is_stackone_api(const std::string& url)
+{
+    auto parsed = boost::urls::parse_absolute_uri(url);
+    if (!parsed)
+    {
+        return false;
+    }
+    std::string host = parsed->encoded_host().decode();
+    std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) {
+        return static_cast<char>(std::tolower(c));
+    });
+    return host == "api.stackone.com";
 }
 
 void check_base_url(const std::string& url)
@@ -482,7 +500,7 @@ client_options make_client_options(const common_args& args, logger log)
     {
         opts.requests_per_minute = args.rate;
     }
-    else if (args.base_url.find("://api.stackone.com") != std::string::npos)
+    else if (is_stackone_api(args.base_url))
     {
         opts.requests_per_minute = 1000;
     }

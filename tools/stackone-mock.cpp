@@ -98,7 +98,7 @@ int main(int argc, char** argv)
             [](std::string& host) {
                 return mock::is_loopback_host(host)
                            ? std::string()
-                           : "must be a loopback address (127.0.0.1, ::1 or localhost), got '" +
+                           : "must be a loopback address (127.0.0.0/8, ::1 or localhost), got '" +
                                  host + "'";
             },
             "LOOPBACK"));
