@@ -355,9 +355,7 @@ BOOST_AUTO_TEST_CASE(arguments_may_die_right_after_the_call_starts)
     mock_fixture f(mock_setup{.scenario = R"({"rules": [{"candidate_id": "^temp-rl-",
         "steps": [{"status": 429, "headers": {"Retry-After": "0"}}]}]})"});
     asio::io_context io;
-    auto client_opts = f.client_opts();
-    client_opts.retry.initial_backoff = std::chrono::milliseconds(50);
-    client c(io, client_opts);
+    client c(io, f.client_opts());
     std::vector<call_outcome> outs(2);
     const char* const ids[] = {"cand-temp", "temp-rl-1"};
     for (std::size_t i = 0; i < 2; ++i)

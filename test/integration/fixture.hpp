@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace stackone::test {
 
@@ -66,6 +67,18 @@ inline mock::server_options mock_options(const mock_setup& s)
     return o;
 }
 
+// Options of a client for @p base_url that trusts the test CA only, with the test key.
+inline client_options trusting_client_opts(std::string base_url)
+{
+    client_options o;
+    o.base_url = std::move(base_url);
+    o.api_key = test_key;
+    o.account_id = "acc-test-1";
+    o.tls.use_system_trust = false;
+    o.tls.ca_file = cert_path("ca.pem");
+    return o;
+}
+
 // A started mock server and the options of a client that trusts it.
 struct mock_fixture
 {
@@ -73,12 +86,7 @@ struct mock_fixture
 
     client_options client_opts() const
     {
-        client_options o;
-        o.base_url = server.base_url();
-        o.api_key = test_key;
-        o.account_id = "acc-test-1";
-        o.tls.use_system_trust = false;
-        o.tls.ca_file = cert_path("ca.pem");
+        client_options o = trusting_client_opts(server.base_url());
         o.retry.initial_backoff = std::chrono::milliseconds(50);
         o.retry.max_backoff = std::chrono::milliseconds(200);
         return o;

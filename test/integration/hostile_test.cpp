@@ -468,13 +468,7 @@ BOOST_AUTO_TEST_CASE(server_offering_only_tls_1_1_is_refused,
 {
     old_tls_server server;
     asio::io_context io;
-    client_options opts;
-    opts.base_url = server.base_url();
-    opts.api_key = test_key;
-    opts.account_id = "acc-test-1";
-    opts.tls.use_system_trust = false;
-    opts.tls.ca_file = cert_path("ca.pem");
-    client c(io, opts);
+    client c(io, trusting_client_opts(server.base_url()));
     const auto out = create(io, c, "c-1");
     BOOST_TEST(out.ec == make_error_code(errc::tls_handshake_failed), out.ec.message());
     BOOST_TEST(!out.result.diag.may_have_been_processed);
