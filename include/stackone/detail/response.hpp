@@ -184,6 +184,12 @@ inline error_code classify_response(const response_view& r, create_result& out)
     out.heartbeat_bytes = r.heartbeat_bytes;
     diag.may_have_been_processed = true;
 
+    // An error status, and whether the note may exist behind it.
+    auto http_error = [&diag](int status) {
+        diag.may_have_been_processed = status_may_have_created(status);
+        return make_http_error(status);
+    };
+
     // Beast takes any three digits; a status under 100 is not HTTP, and as an HTTP error code
     // 0 would even read as success.
     if (r.status_line < 100)
@@ -199,8 +205,7 @@ inline error_code classify_response(const response_view& r, create_result& out)
         diag.body_excerpt.clear();
         if (status_line_ok)
             return errc::empty_body;
-        diag.may_have_been_processed = status_may_have_created(r.status_line);
-        return make_http_error(r.status_line);
+        return http_error(r.status_line);
     }
 
     error_code parse_ec;
@@ -212,8 +217,7 @@ inline error_code classify_response(const response_view& r, create_result& out)
             parse_ec ? "body is not JSON: " + parse_ec.message() : "body is not an object";
         if (status_line_ok)
             return errc::malformed_response;
-        diag.may_have_been_processed = status_may_have_created(r.status_line);
-        return make_http_error(r.status_line);
+        return http_error(r.status_line);
     }
 
     const boost::json::object& obj = body.get_object();
@@ -250,8 +254,7 @@ inline error_code classify_response(const response_view& r, create_result& out)
         diag.provider_errors = *provider_errors;
     diag.body_excerpt = body_excerpt(r.json);
     diag.body = std::move(body);
-    diag.may_have_been_processed = status_may_have_created(effective);
-    return make_http_error(effective);
+    return http_error(effective);
 }
 
 } // namespace stackone::detail

@@ -885,7 +885,7 @@ inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> s
             ev.ec = ec;
             if (!ec)
                 ev.status = st->result.status;
-            else if (ec.category() == http_category())
+            else if (is_http_error(ec))
                 ev.status = ec.value();
             else
                 ev.status = st->attempt_status;
