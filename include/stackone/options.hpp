@@ -50,6 +50,13 @@ struct pool_options
 
     /// Timeout of the TLS handshake.
     milliseconds handshake_timeout = seconds(10);
+
+    /// While no TLS session exists to resume, only one new connection does a full handshake;
+    /// the others opened meanwhile wait (at most `handshake_timeout`) for its session and
+    /// resume it. A cold pool then costs one full handshake, not one per connection. The wait
+    /// ends early when that connection fails or completes a request without a session (the
+    /// server gives none), and from then on connections no longer wait.
+    bool share_first_session = true;
 };
 
 /// Retries of 408/429 and of failures that cannot have reached the server.

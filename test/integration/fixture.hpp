@@ -41,6 +41,7 @@ inline std::string cert_path(const std::string& name)
 struct mock_setup
 {
     bool tls = false;
+    bool tls_sessions = true; // the server gives sessions to resume
     std::string cert = "server.pem";
     std::string key = "server.key";
     const char* scenario = nullptr;
@@ -54,6 +55,7 @@ inline mock::server_options mock_options(const mock_setup& s)
     mock::server_options o;
     o.api_key = test_key;
     o.tls = s.tls;
+    o.tls_sessions = s.tls_sessions;
     if (s.tls)
     {
         o.cert_file = cert_path(s.cert);

@@ -170,6 +170,61 @@ BOOST_AUTO_TEST_CASE(second_tls_connection_resumes_the_session)
     BOOST_TEST(c.stats().resumed_handshakes == 1u);
 }
 
+namespace {
+
+// Opens @p n connections at once (each call holds its own for 200 ms) on a cold pool.
+pool_stats open_cold_pool(mock_fixture& f, std::size_t n, bool share_first_session)
+{
+    asio::io_context io;
+    auto opts = f.client_opts();
+    opts.pool.max_connections = n;
+    opts.pool.share_first_session = share_first_session;
+    client c(io, opts);
+    std::size_t ok = 0;
+    for (std::size_t i = 0; i < n; ++i)
+    {
+        c.async_create_candidate_note("slow-" + std::to_string(i),
+                                      note::from_text("x"),
+                                      {},
+                                      [&](error_code ec, create_result) { ok += !ec; });
+    }
+    io.run();
+    BOOST_TEST(ok == n);
+    return c.stats();
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_cold_tls_pool_does_one_full_handshake)
+{
+    mock_fixture f(mock_setup{.tls = true, .scenario = pool_scenario});
+    const auto s = open_cold_pool(f, 8, true);
+    BOOST_TEST(s.connections_opened == 8u);
+    BOOST_TEST(s.full_handshakes == 1u);
+    BOOST_TEST(s.resumed_handshakes == 7u);
+    BOOST_TEST(f.server.get_stats().connections_accepted == 8u);
+}
+
+BOOST_AUTO_TEST_CASE(without_sharing_every_cold_connection_handshakes_in_full)
+{
+    mock_fixture f(mock_setup{.tls = true, .scenario = pool_scenario});
+    const auto s = open_cold_pool(f, 8, false);
+    BOOST_TEST(s.connections_opened == 8u);
+    BOOST_TEST(s.full_handshakes == 8u);
+    BOOST_TEST(s.resumed_handshakes == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_server_without_sessions_does_not_hold_the_pool_back)
+{
+    // The first connection's request completes without a session: the others stop waiting
+    // and handshake in full, and every call succeeds.
+    mock_fixture f(mock_setup{.tls = true, .tls_sessions = false, .scenario = pool_scenario});
+    const auto s = open_cold_pool(f, 8, true);
+    BOOST_TEST(s.connections_opened == 8u);
+    BOOST_TEST(s.full_handshakes == 8u);
+    BOOST_TEST(s.resumed_handshakes == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(graceful_shutdown)

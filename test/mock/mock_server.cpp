@@ -2725,6 +2725,12 @@ server_core::server_core(server_options opts)
                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                         ssl::context::single_dh_use);
         SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+        if (!opts_.tls_sessions)
+        {
+            SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_TICKET);
+            SSL_CTX_set_num_tickets(ctx.native_handle(), 0);
+            SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_OFF);
+        }
 
         error_code ec;
         ctx.use_certificate_chain_file(opts_.cert_file, ec);

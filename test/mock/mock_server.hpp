@@ -38,6 +38,10 @@ struct server_options
     /// Serve HTTPS (TLS 1.2 or newer) instead of plain HTTP.
     bool tls = false;
 
+    /// With `tls`: give clients sessions to resume (TLS 1.3 tickets, TLS 1.2 tickets and IDs).
+    /// Off, every handshake is a full one, like a server that keeps no sessions.
+    bool tls_sessions = true;
+
     /// PEM certificate chain, leaf first. Required when `tls` is set.
     std::string cert_file;
 

@@ -194,6 +194,7 @@ public:
         // Waiters for a pool slot cannot get one any more.
         for (auto* w : waiters_)
             w->timer.cancel();
+        open_session_gate();
 
         asio::steady_timer drained(io_ex_, deadline_from(steady_clock::now(), grace));
         if (!active_calls_.empty())
@@ -284,6 +285,21 @@ private:
         void operator()(SSL_SESSION* s) const noexcept { SSL_SESSION_free(s); }
     };
     std::unique_ptr<SSL_SESSION, session_free> tls_session_; // the latest, for resumption
+
+    // The first-session gate (pool_options::share_first_session): while closed, the connection
+    // in `session_pioneer_` does the only full handshake and the other new connections wait on
+    // their timers in `session_waiters_`. Once open, it stays open.
+    bool session_gate_open_ = false;
+    const connection* session_pioneer_ = nullptr;
+    std::vector<asio::steady_timer*> session_waiters_;
+    void open_session_gate()
+    {
+        session_gate_open_ = true;
+        session_pioneer_ = nullptr;
+        for (auto* t : session_waiters_)
+            t->cancel();
+        session_waiters_.clear();
+    }
     std::mt19937_64 rng_;
 
     // Pool state; touched on the strand only.
@@ -349,6 +365,7 @@ inline void client_impl::enable_session_resumption()
         auto* self =
             static_cast<client_impl*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), self_index));
         self->tls_session_.reset(session);
+        self->open_session_gate();
         return 1; // the session is ours now
     });
 }
@@ -476,7 +493,10 @@ client_impl::acquire(call_state& st, steady_clock::time_point deadline)
 inline asio::awaitable<client_impl::acquired>
 client_impl::connect(call_state& st, steady_clock::time_point deadline)
 {
+    const connection* self_conn = nullptr;
     auto fail = [&](errc code, std::string detail) {
+        if (self_conn && self_conn == session_pioneer_)
+            open_session_gate();
         release(nullptr, false);
         log(log_level::warn, "connect to ", origin_.host, ": ", detail);
         return acquired{code, std::move(detail), nullptr, false};
@@ -491,6 +511,7 @@ client_impl::connect(call_state& st, steady_clock::time_point deadline)
         co_return fail(errc::resolve_failed, rec.message());
 
     auto c = std::make_unique<connection>(io_ex_, origin_.tls ? &tls_context_ : nullptr);
+    self_conn = c.get();
     st.active = c.get();
 
     // Every resolved address is tried in turn, all within the connect timeout.
@@ -515,6 +536,34 @@ client_impl::connect(call_state& st, steady_clock::time_point deadline)
             SSL_set_tlsext_host_name(ssl, origin_.host.c_str());
         if (!opts_.tls.insecure_skip_verify)
             c->tls().set_verify_callback(asio::ssl::host_name_verification(origin_.host));
+        if (!tls_session_ && !session_gate_open_ && opts_.pool.share_first_session)
+        {
+            if (!session_pioneer_)
+            {
+                session_pioneer_ = c.get();
+            }
+            else
+            {
+                // Another connection's full handshake is under way: wait for its session.
+                asio::steady_timer gate(
+                    io_ex_,
+                    std::min(deadline_from(steady_clock::now(), opts_.pool.handshake_timeout),
+                             deadline));
+                session_waiters_.push_back(&gate);
+                st.active = nullptr;
+                st.sleeping = &gate;
+                co_await gate.async_wait(tuple_awaitable);
+                st.sleeping = nullptr;
+                st.active = c.get();
+                std::erase(session_waiters_, &gate);
+                if (st.cancelled)
+                    co_return fail(errc::cancelled, "cancelled");
+                if (shutting_down_)
+                    co_return fail(errc::shutting_down, "shutting down");
+                if (steady_clock::now() >= deadline)
+                    co_return fail(errc::deadline_exceeded, "waiting for a TLS session");
+            }
+        }
         if (tls_session_)
             SSL_set_session(ssl, tls_session_.get());
 
@@ -554,6 +603,9 @@ client_impl::connect(call_state& st, steady_clock::time_point deadline)
 // is one, to the idle list, or closed.
 inline void client_impl::release(std::unique_ptr<connection> c, bool reusable)
 {
+    // The first connection is back without a session for the others: they stop waiting.
+    if (c && c.get() == session_pioneer_)
+        open_session_gate();
     if (c && (!reusable || shutting_down_))
     {
         c->close();
