@@ -37,7 +37,10 @@ struct create_result
     /// `timestamp`, as received (not validated).
     std::string timestamp;
 
-    /// The whole response body.
+    /// The whole response body. Its values live in one arena that belongs to the body (a
+    /// shared memory resource: copies made with the same storage share it, and it is freed
+    /// with the last of them); the arena does not reuse memory, so edit a copy made with
+    /// your own storage, not `raw` itself.
     boost::json::object raw;
 
     /// True when the server answered `Preference-Applied: heartbeat`.

@@ -32,6 +32,32 @@ BOOST_AUTO_TEST_CASE(string_escaping_matches_boost_json_for_every_byte)
     BOOST_TEST(ours == json::serialize(json::string("Grüße \"日本\" \\ \t😀")));
 }
 
+BOOST_AUTO_TEST_CASE(string_escaping_matches_boost_json_at_every_offset_of_long_text)
+{
+    // Long text is scanned eight bytes at a time: every ASCII byte, at each offset within a
+    // word and near the end, in plain text of every length up to three words.
+    for (int c = 0; c < 0x80; ++c)
+    {
+        for (std::size_t len = 1; len <= 24; ++len)
+        {
+            for (std::size_t at = 0; at < len; ++at)
+            {
+                std::string s(len, 'x');
+                s[at] = static_cast<char>(c);
+                std::string ours;
+                detail::append_json_string(ours, s);
+                if (ours != json::serialize(json::string(s)))
+                    BOOST_ERROR("byte " << c << " at " << at << " of " << len);
+            }
+        }
+    }
+    // Bytes >= 0x80 (as in UTF-8) never count as needing an escape.
+    const std::string utf8 = "\xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80 abcdefgh";
+    std::string ours;
+    detail::append_json_string(ours, utf8);
+    BOOST_TEST(ours == json::serialize(json::string(utf8)));
+}
+
 BOOST_AUTO_TEST_CASE(empty_note_serializes_to_empty_object)
 {
     std::string out;

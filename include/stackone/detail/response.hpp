@@ -10,12 +10,17 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/json/memory_resource.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/storage_ptr.hpp>
 #include <boost/optional/optional.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -117,6 +122,44 @@ struct json_body
     };
 };
 
+/*
+ * The memory of one parsed response body: a bump allocator over an inline buffer that fits a
+ * typical CreateResult, then a monotonic resource for bigger bodies. One allocation (the
+ * shared resource itself) instead of one per member and string; the body's values keep it
+ * alive through their storage_ptr, and it is freed with the last of them.
+ */
+class body_arena final : public boost::json::memory_resource
+{
+public:
+    body_arena() = default;
+    body_arena(const body_arena&) = delete;
+    body_arena& operator=(const body_arena&) = delete;
+
+private:
+    void* do_allocate(std::size_t n, std::size_t align) override
+    {
+        void* p = buffer_ + used_;
+        std::size_t space = sizeof(buffer_) - used_;
+        if (std::align(align, n, p, space))
+        {
+            used_ = static_cast<std::size_t>(static_cast<unsigned char*>(p) - buffer_) + n;
+            return p;
+        }
+        return overflow_.allocate(n, align);
+    }
+
+    void do_deallocate(void*, std::size_t, std::size_t) override {}
+
+    bool do_is_equal(const boost::json::memory_resource& other) const noexcept override
+    {
+        return this == &other;
+    }
+
+    alignas(std::max_align_t) unsigned char buffer_[1024];
+    std::size_t used_ = 0;
+    boost::json::monotonic_resource overflow_;
+};
+
 // The parts of a complete response that decide the outcome.
 struct response_view
 {
@@ -209,7 +252,8 @@ inline error_code classify_response(const response_view& r, create_result& out)
     }
 
     error_code parse_ec;
-    boost::json::value body = boost::json::parse(r.json, parse_ec);
+    boost::json::value body =
+        boost::json::parse(r.json, parse_ec, boost::json::make_shared_resource<body_arena>());
     if (parse_ec || !body.is_object())
     {
         diag.body_excerpt = body_excerpt(r.json);
@@ -245,7 +289,10 @@ inline error_code classify_response(const response_view& r, create_result& out)
             diag.body_excerpt = body_excerpt(r.json);
             return errc::malformed_response;
         }
-        out.raw = std::move(body.get_object());
+        // Constructed in place, so that raw takes the body's storage; an assignment would copy
+        // into the storage raw already has.
+        std::destroy_at(&out.raw);
+        std::construct_at(&out.raw, std::move(body.get_object()));
         return {};
     }
 

@@ -258,6 +258,7 @@ private:
     steady_clock::time_point attempt_start(const call_state& st, int attempt);
     void
     note_rate_limit(const call_state& st, const retry_options& retry, std::string_view retry_after);
+    std::unique_ptr<connection> take_usable_idle();
     asio::awaitable<acquired> acquire(call_state& st, steady_clock::time_point deadline);
     asio::awaitable<acquired> connect(call_state& st, steady_clock::time_point deadline);
     void release(std::unique_ptr<connection> c, bool reusable);
@@ -402,6 +403,47 @@ client_impl::still_usable(connection& c, steady_clock::time_point now, std::uint
     return true;
 }
 
+// Takes the most recently used idle connection that is still usable, retiring the ones that
+// are not on the way; nullptr when none is left.
+inline std::unique_ptr<connection> client_impl::take_usable_idle()
+{
+    // Most recently used first: it is the likeliest to be alive and warm.
+    const auto now = steady_clock::now();
+    while (!idle_.empty())
+    {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        std::uint64_t why = 0;
+        if (still_usable(*c, now, why))
+        {
+            update_stats([](pool_stats& s) {
+                --s.idle;
+                ++s.connections_reused;
+            });
+            return c;
+        }
+        c->close();
+        --open_;
+        update_stats([&](pool_stats& s) {
+            --s.idle;
+            --s.open;
+            if (why == 1)
+                ++s.retired_lifetime;
+            else if (why == 2)
+                ++s.retired_idle;
+            else
+                ++s.retired_closed_by_peer;
+        });
+        log(log_level::debug,
+            "pool: retired an idle connection (",
+            why == 1   ? "lifetime"
+            : why == 2 ? "idle timeout"
+                       : "closed by peer",
+            ")");
+    }
+    return nullptr;
+}
+
 inline asio::awaitable<client_impl::acquired>
 client_impl::acquire(call_state& st, steady_clock::time_point deadline)
 {
@@ -410,40 +452,8 @@ client_impl::acquire(call_state& st, steady_clock::time_point deadline)
         if (shutting_down_)
             co_return acquired{errc::shutting_down, {}, nullptr, false};
 
-        // Most recently used first: it is the likeliest to be alive and warm.
-        const auto now = steady_clock::now();
-        while (!idle_.empty())
-        {
-            auto c = std::move(idle_.back());
-            idle_.pop_back();
-            std::uint64_t why = 0;
-            if (still_usable(*c, now, why))
-            {
-                update_stats([](pool_stats& s) {
-                    --s.idle;
-                    ++s.connections_reused;
-                });
-                co_return acquired{{}, {}, std::move(c), true};
-            }
-            c->close();
-            --open_;
-            update_stats([&](pool_stats& s) {
-                --s.idle;
-                --s.open;
-                if (why == 1)
-                    ++s.retired_lifetime;
-                else if (why == 2)
-                    ++s.retired_idle;
-                else
-                    ++s.retired_closed_by_peer;
-            });
-            log(log_level::debug,
-                "pool: retired an idle connection (",
-                why == 1   ? "lifetime"
-                : why == 2 ? "idle timeout"
-                           : "closed by peer",
-                ")");
-        }
+        if (auto c = take_usable_idle())
+            co_return acquired{{}, {}, std::move(c), true};
 
         if (open_ < opts_.pool.max_connections)
         {
@@ -692,7 +702,12 @@ client_impl::run_attempt(call_state& st,
     st.attempt_sent = false;
     st.attempt_status = 0;
 
-    auto got = co_await acquire(st, io_deadline);
+    // A warm idle connection is taken here, without a coroutine frame for acquire().
+    acquired got;
+    if (auto idle = shutting_down_ ? nullptr : take_usable_idle())
+        got = acquired{{}, {}, std::move(idle), true};
+    else
+        got = co_await acquire(st, io_deadline);
     st.active = nullptr;
     if (got.ec)
     {
@@ -1084,7 +1099,10 @@ STACKONE_DECL detail::prepared_call detail::prepare_call(const client_impl& impl
     call.deadline = opts.deadline.value_or(copts.deadline);
     call.retry = opts.retry;
 
-    std::string body;
+    // The body is built in a per-thread scratch string (no allocation once it has grown),
+    // then copied once into the request.
+    thread_local std::string body;
+    body.clear();
     serialize_note(n, body);
     call.request = render_request(impl.target(),
                                   impl.fixed_headers(),
@@ -1092,6 +1110,8 @@ STACKONE_DECL detail::prepared_call detail::prepare_call(const client_impl& impl
                                   account,
                                   call.heartbeat,
                                   body);
+    if (body.capacity() > 64 * 1024)
+        std::string().swap(body); // a large note's buffer is not kept
     return call;
 }
 
