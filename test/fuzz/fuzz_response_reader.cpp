@@ -1,4 +1,4 @@
-// Fuzzes the response reader: Beast's parser with the heartbeat-aware json_body, fed the bytes
+// Fuzzes the response reader (response_reader: Beast's parser, heartbeats counted), fed the bytes
 // of a response in pieces whose sizes come from the input, the way the client reads (interim
 // 1xx responses skipped, then classify_response). The outcome must not depend on the pieces.
 //
@@ -8,7 +8,7 @@
 
 #include "check.hpp"
 
-#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/error.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -22,7 +22,6 @@ namespace {
 
 namespace http = boost::beast::http;
 using stackone::error_code;
-using stackone::detail::json_body;
 
 using stackone::fuzz::check;
 
@@ -51,14 +50,13 @@ outcome read_response(std::string_view wire,
                       const limits& lim)
 {
     outcome out;
-    std::optional<http::response_parser<json_body>> parser;
+    stackone::detail::response_parts parts;
+    std::optional<stackone::detail::response_reader> parser;
     auto new_parser = [&] {
-        parser.emplace();
+        parser.emplace(parts,
+                       stackone::detail::response_limits{.json_bytes = lim.json_bytes,
+                                                         .heartbeat_bytes = lim.heartbeat_bytes});
         parser->header_limit(lim.header_bytes);
-        parser->body_limit(boost::none);
-        auto& body = parser->get().body();
-        body.json_limit = lim.json_bytes;
-        body.heartbeat_limit = lim.heartbeat_bytes;
     };
     new_parser();
 
@@ -97,7 +95,7 @@ outcome read_response(std::string_view wire,
             if (parser->is_done())
             {
                 // An interim response: the real one follows on the same bytes.
-                const unsigned status = parser->get().result_int();
+                const int status = parts.status;
                 if (status / 100 == 1 && status != 101)
                 {
                     new_parser();
@@ -123,18 +121,13 @@ outcome read_response(std::string_view wire,
 
     out.header_done = parser->is_header_done();
     if (out.header_done)
-        out.status = static_cast<int>(parser->get().result_int());
-    out.json = parser->get().body().json;
-    out.heartbeat_bytes = parser->get().body().heartbeat_bytes;
+        out.status = parts.status;
+    out.json = parts.json;
+    out.heartbeat_bytes = parts.heartbeat_bytes;
     if (done)
     {
-        const auto& msg = parser->get();
-        const bool applied =
-            msg[http::field::preference_applied].find("heartbeat") != std::string_view::npos;
-        const stackone::detail::response_view view{static_cast<int>(msg.result_int()),
-                                                   applied,
-                                                   msg.body().json,
-                                                   msg.body().heartbeat_bytes};
+        const stackone::detail::response_view view{
+            parts.status, parts.heartbeat_applied(), parts.json, parts.heartbeat_bytes};
         out.result_ec = stackone::detail::classify_response(view, out.result);
     }
     return out;

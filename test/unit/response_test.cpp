@@ -1,7 +1,7 @@
 // Response classification and the heartbeat-aware body, fed bytes directly (no sockets).
 #include <stackone/detail/response.hpp>
 
-#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <string>
@@ -24,8 +24,8 @@ struct parsed_response
 
 parsed_response parse_in_pieces(std::string_view wire, std::size_t step, bool eof = false)
 {
-    http::response_parser<json_body> p;
-    p.body_limit(boost::none);
+    response_parts parts;
+    response_reader p(parts, response_limits{});
     parsed_response out;
     std::string pending;
     for (std::size_t i = 0; i < wire.size() && !out.ec; i += step)
@@ -47,9 +47,9 @@ parsed_response parse_in_pieces(std::string_view wire, std::size_t step, bool eo
     if (!out.ec && !p.is_done())
         out.ec = http::error::partial_message;
     if (p.is_header_done())
-        out.status = static_cast<int>(p.get().result_int());
-    out.json = p.get().body().json;
-    out.heartbeat_bytes = p.get().body().heartbeat_bytes;
+        out.status = parts.status;
+    out.json = parts.json;
+    out.heartbeat_bytes = parts.heartbeat_bytes;
     return out;
 }
 
@@ -269,26 +269,58 @@ BOOST_AUTO_TEST_CASE(close_delimited_body_parses_at_eof)
     BOOST_TEST(r.json == created_json);
 }
 
+BOOST_AUTO_TEST_CASE(reader_keeps_the_first_of_each_header_it_uses)
+{
+    const std::string wire = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\n"
+                             "retry-after: 9\r\nKeep-Alive: timeout=5, max=100\r\n"
+                             "Preference-Applied: heartbeat\r\nX-Other: 1\r\n"
+                             "Connection: close\r\nContent-Length: 2\r\n\r\n{}";
+    response_parts parts;
+    parts.retry_after = "left from the previous response";
+    response_reader p(parts, response_limits{});
+    error_code ec;
+    // put() stops after the header; the body takes a second call.
+    const auto used = p.put(boost::asio::buffer(wire), ec);
+    p.put(boost::asio::buffer(wire.substr(used)), ec);
+    BOOST_TEST(!ec);
+    BOOST_TEST(p.is_done());
+    BOOST_TEST(parts.status == 429);
+    BOOST_TEST(parts.retry_after == "7");
+    BOOST_TEST(parts.keep_alive == "timeout=5, max=100");
+    BOOST_TEST(parts.heartbeat_applied());
+    BOOST_TEST(parts.json == "{}");
+    BOOST_TEST(!p.keep_alive());
+
+    // A new reader on the same parts starts clean.
+    response_reader next(parts, response_limits{});
+    const std::string plain = "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}";
+    const auto head = next.put(boost::asio::buffer(plain), ec);
+    next.put(boost::asio::buffer(plain.substr(head)), ec);
+    BOOST_TEST(!ec);
+    BOOST_TEST(next.is_done());
+    BOOST_TEST(parts.status == 201);
+    BOOST_TEST(parts.retry_after.empty());
+    BOOST_TEST(!parts.heartbeat_applied());
+    BOOST_TEST(next.keep_alive());
+}
+
 BOOST_AUTO_TEST_CASE(body_limit_counts_json_only)
 {
-    http::response_parser<json_body> p;
-    p.body_limit(boost::none);
-    p.get().body().json_limit = 10;
-    p.get().body().heartbeat_limit = 1000;
+    response_parts parts;
+    response_reader p(parts, response_limits{.json_bytes = 10, .heartbeat_bytes = 1000});
     const std::string wire = "HTTP/1.1 200 OK\r\nContent-Length: 520\r\n\r\n" +
                              std::string(500, '\n') + R"({"a":"123456789012345"})";
     error_code ec;
     const auto used = p.put(boost::asio::buffer(wire), ec);
     p.put(boost::asio::buffer(wire.substr(used)), ec);
     BOOST_TEST(ec == make_error_code(errc::body_too_large));
-    BOOST_TEST(p.get().body().heartbeat_bytes == 500u);
+    BOOST_TEST(parts.heartbeat_bytes == 500u);
 }
 
 BOOST_AUTO_TEST_CASE(endless_heartbeats_trip_their_own_limit)
 {
-    http::response_parser<json_body> p;
-    p.body_limit(boost::none);
-    p.get().body().heartbeat_limit = 100;
+    response_parts parts;
+    response_reader p(parts, response_limits{.heartbeat_bytes = 100});
     const std::string wire =
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n200\r\n" + std::string(0x200, '\n');
     error_code ec;

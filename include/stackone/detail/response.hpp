@@ -1,6 +1,7 @@
 //
-// Sans-I/O response handling: a Beast body type that skips and counts heartbeat whitespace
-// before the JSON, and the classification of a complete response into a result or an error.
+// Sans-I/O response handling: a Beast parser that keeps what the client needs of a response
+// and skips and counts heartbeat whitespace before the JSON, and the classification of a
+// complete response into a result or an error.
 //
 #ifndef STACKONE_DETAIL_RESPONSE_HPP
 #define STACKONE_DETAIL_RESPONSE_HPP
@@ -9,7 +10,8 @@
 #include <stackone/error.hpp>
 
 #include <boost/asio/buffer.hpp>
-#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/field.hpp>
 #include <boost/json/memory_resource.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
@@ -32,94 +34,159 @@ constexpr bool is_heartbeat_byte(char c) noexcept
     return c == '\n' || c == '\r' || c == ' ' || c == '\t';
 }
 
-/*
- * A Beast Body that stores the JSON text of a response and counts the whitespace before it
- * separately, so heartbeats neither count against the JSON limit nor need to fit in it.
- * Framing (Content-Length, chunked with extensions and trailers, close-delimited) is Beast's;
- * this only sees body bytes, in whatever pieces they arrive.
- */
-struct json_body
+// Limits on what a response may send before its JSON, and on the JSON itself.
+struct response_limits
 {
-    struct value_type
+    std::size_t json_bytes = 1024 * 1024;
+    std::size_t heartbeat_bytes = 64 * 1024;
+    std::chrono::milliseconds heartbeat_time{0}; // 0 = unbounded
+};
+
+// The parts of a response the client uses. Kept with each connection and reused, so that
+// reading a response allocates nothing once these strings have grown.
+struct response_parts
+{
+    int status = 0;                  // of the status line; valid once the header is done
+    std::string json;                // the body from its first non-whitespace byte on
+    std::size_t heartbeat_bytes = 0; // the whitespace before it
+    std::chrono::steady_clock::time_point first_heartbeat{};
+    std::string retry_after; // the first of each of these headers, as received
+    std::string keep_alive;
+    std::string preference_applied;
+
+    void clear() noexcept
     {
-        std::string json;                // from the first non-whitespace byte on
-        std::size_t heartbeat_bytes = 0; // whitespace before it
-        std::size_t json_limit = 1024 * 1024;
-        std::size_t heartbeat_limit = 64 * 1024;
-        std::chrono::milliseconds heartbeat_time_limit{0}; // 0 = unbounded
-        std::chrono::steady_clock::time_point first_heartbeat{};
-    };
+        status = 0;
+        json.clear();
+        heartbeat_bytes = 0;
+        first_heartbeat = {};
+        retry_after.clear();
+        keep_alive.clear();
+        preference_applied.clear();
+    }
 
-    class reader
+    // True when the server honoured `Prefer: heartbeat` (RFC 7240 `Preference-Applied`).
+    bool heartbeat_applied() const noexcept
     {
-    public:
-        template <bool IsRequest, class Fields>
-        reader(boost::beast::http::header<IsRequest, Fields>&, value_type& body) : body_(body)
-        {}
+        return preference_applied.find("heartbeat") != std::string::npos;
+    }
+};
 
-        void init(const boost::optional<std::uint64_t>&, error_code& ec) { ec = {}; }
+/*
+ * Reads one response into response_parts: Beast's parser does the framing (Content-Length,
+ * chunked with extensions and trailers, close-delimited) and hands over the status, each
+ * field and the body bytes in whatever pieces they arrive. Only the three headers the client
+ * reads are kept; the whitespace before the JSON (heartbeats) is counted apart from it, so
+ * heartbeats neither count against the JSON limit nor need to fit in it.
+ */
+class response_reader final : public boost::beast::http::basic_parser<false>
+{
+public:
+    response_reader(response_parts& parts, const response_limits& limits) noexcept
+        : parts_(parts), limits_(limits)
+    {
+        parts_.clear();
+        body_limit(boost::none); // the JSON limit below applies instead
+    }
 
-        template <class ConstBufferSequence>
-        std::size_t put(const ConstBufferSequence& buffers, error_code& ec)
+private:
+    using field = boost::beast::http::field;
+    using string_view = boost::beast::string_view;
+
+    void
+    on_request_impl(boost::beast::http::verb, string_view, string_view, int, error_code&) override
+    {}
+
+    void on_response_impl(int code, string_view, int, error_code&) override
+    {
+        parts_.status = code;
+    }
+
+    void on_field_impl(field name, string_view, string_view value, error_code&) override
+    {
+        auto keep_first = [&](bool& seen, std::string& out) {
+            if (!seen)
+                out.assign(value.data(), value.size());
+            seen = true;
+        };
+        switch (name)
         {
-            ec = {};
-            std::size_t total = 0;
-            for (auto it = boost::asio::buffer_sequence_begin(buffers);
-                 it != boost::asio::buffer_sequence_end(buffers);
-                 ++it)
-            {
-                const boost::asio::const_buffer b = *it;
-                put_piece(std::string_view(static_cast<const char*>(b.data()), b.size()), ec);
-                if (ec)
-                    return total;
-                total += b.size();
-            }
-            return total;
+        case field::retry_after:
+            keep_first(seen_retry_after_, parts_.retry_after);
+            break;
+        case field::keep_alive:
+            keep_first(seen_keep_alive_, parts_.keep_alive);
+            break;
+        case field::preference_applied:
+            keep_first(seen_preference_applied_, parts_.preference_applied);
+            break;
+        default:
+            break;
         }
+    }
 
-        void finish(error_code& ec) { ec = {}; }
+    void on_header_impl(error_code&) override {}
 
-    private:
-        void put_piece(std::string_view piece, error_code& ec)
+    void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+
+    std::size_t on_body_impl(string_view body, error_code& ec) override
+    {
+        take_body(std::string_view(body.data(), body.size()), ec);
+        return ec ? 0 : body.size();
+    }
+
+    void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+
+    std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) override
+    {
+        return on_body_impl(body, ec);
+    }
+
+    void on_finish_impl(error_code&) override {}
+
+    void take_body(std::string_view piece, error_code& ec)
+    {
+        if (parts_.json.empty())
         {
-            if (body_.json.empty())
+            // Skip heartbeats until the JSON starts.
+            std::size_t i = 0;
+            while (i < piece.size() && is_heartbeat_byte(piece[i]))
+                ++i;
+            if (i > 0)
             {
-                // Skip heartbeats until the JSON starts.
-                std::size_t i = 0;
-                while (i < piece.size() && is_heartbeat_byte(piece[i]))
-                    ++i;
-                if (i > 0)
+                if (parts_.heartbeat_bytes == 0)
+                    parts_.first_heartbeat = std::chrono::steady_clock::now();
+                parts_.heartbeat_bytes += i;
+                if (parts_.heartbeat_bytes > limits_.heartbeat_bytes)
                 {
-                    if (body_.heartbeat_bytes == 0)
-                        body_.first_heartbeat = std::chrono::steady_clock::now();
-                    body_.heartbeat_bytes += i;
-                    if (body_.heartbeat_bytes > body_.heartbeat_limit)
-                    {
-                        ec = errc::too_many_heartbeats;
-                        return;
-                    }
-                    if (body_.heartbeat_time_limit.count() > 0 &&
-                        std::chrono::steady_clock::now() - body_.first_heartbeat >
-                            body_.heartbeat_time_limit)
-                    {
-                        ec = errc::heartbeat_time_exceeded;
-                        return;
-                    }
-                }
-                piece.remove_prefix(i);
-                if (piece.empty())
+                    ec = errc::too_many_heartbeats;
                     return;
+                }
+                if (limits_.heartbeat_time.count() > 0 &&
+                    std::chrono::steady_clock::now() - parts_.first_heartbeat >
+                        limits_.heartbeat_time)
+                {
+                    ec = errc::heartbeat_time_exceeded;
+                    return;
+                }
             }
-            if (body_.json.size() + piece.size() > body_.json_limit)
-            {
-                ec = errc::body_too_large;
+            piece.remove_prefix(i);
+            if (piece.empty())
                 return;
-            }
-            body_.json.append(piece);
         }
+        if (parts_.json.size() + piece.size() > limits_.json_bytes)
+        {
+            ec = errc::body_too_large;
+            return;
+        }
+        parts_.json.append(piece);
+    }
 
-        value_type& body_;
-    };
+    response_parts& parts_;
+    response_limits limits_;
+    bool seen_retry_after_ = false;
+    bool seen_keep_alive_ = false;
+    bool seen_preference_applied_ = false;
 };
 
 /*

@@ -26,7 +26,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 
 #include <openssl/ssl.h>
@@ -668,13 +667,6 @@ inline errc timeout_kind(steady_clock::time_point now,
     return errc::heartbeat_timeout;
 }
 
-// True when the server honoured `Prefer: heartbeat` (RFC 7240 `Preference-Applied`).
-template <class Message>
-bool heartbeat_applied(const Message& msg)
-{
-    return msg[http::field::preference_applied].find("heartbeat") != std::string_view::npos;
-}
-
 // Reads `timeout=N` from a `Keep-Alive` header value.
 inline std::chrono::milliseconds parse_keep_alive_timeout(std::string_view value)
 {
@@ -749,16 +741,14 @@ client_impl::run_attempt(call_state& st,
     // heartbeats keeps the attempt alive, up to the attempt and call deadlines.
     const auto& limits = opts_.limits;
     const auto gap = st.call.heartbeat ? opts_.heartbeat_gap : std::chrono::milliseconds(0);
-    std::optional<http::response_parser<json_body>> parser;
+    const response_limits body_limits{
+        limits.body_bytes, limits.heartbeat_bytes, limits.heartbeat_time};
+    response_parts& parts = conn->response;
+    std::optional<response_reader> parser;
     auto new_parser = [&] {
-        parser.emplace();
+        parser.emplace(parts, body_limits);
         parser->header_limit(
             static_cast<std::uint32_t>(std::min<std::size_t>(limits.header_bytes, UINT32_MAX)));
-        parser->body_limit(boost::none);
-        auto& body = parser->get().body();
-        body.json_limit = limits.body_bytes;
-        body.heartbeat_limit = limits.heartbeat_bytes;
-        body.heartbeat_time_limit = limits.heartbeat_time;
     };
     new_parser();
 
@@ -782,8 +772,7 @@ client_impl::run_attempt(call_state& st,
             break;
         }
         // An interim 1xx response re-armed the timer like any byte; the real one follows.
-        if (parser->is_done() && parser->get().result_int() / 100 == 1 &&
-            parser->get().result_int() != 101)
+        if (parser->is_done() && parts.status / 100 == 1 && parts.status != 101)
             new_parser();
     }
 
@@ -791,11 +780,11 @@ client_impl::run_attempt(call_state& st,
     if (rec)
     {
         // What arrived before the failure still tells whether heartbeats were flowing.
-        st.result.heartbeat_bytes = parser->get().body().heartbeat_bytes;
+        st.result.heartbeat_bytes = parts.heartbeat_bytes;
         if (parser->is_header_done())
         {
-            st.result.heartbeat_applied = heartbeat_applied(parser->get());
-            st.result.diag.http_status = static_cast<int>(parser->get().result_int());
+            st.result.heartbeat_applied = parts.heartbeat_applied();
+            st.result.diag.http_status = parts.status;
             st.attempt_status = st.result.diag.http_status;
         }
         release(std::move(conn), false);
@@ -824,22 +813,20 @@ client_impl::run_attempt(call_state& st,
     }
 
     // A complete response: decide the outcome and whether the connection can be reused.
-    auto& msg = parser->get();
-    const bool applied = heartbeat_applied(msg);
-    std::string retry_after(msg[http::field::retry_after]);
+    const bool applied = parts.heartbeat_applied();
+    std::string retry_after = parts.retry_after;
     diag.retry_after = retry_after;
-    if (auto ka = msg[http::field::keep_alive]; !ka.empty())
-        conn->server_keep_alive = parse_keep_alive_timeout(ka);
+    if (!parts.keep_alive.empty())
+        conn->server_keep_alive = parse_keep_alive_timeout(parts.keep_alive);
 
-    response_view view{
-        static_cast<int>(msg.result_int()), applied, msg.body().json, msg.body().heartbeat_bytes};
+    const auto heartbeat_bytes = parts.heartbeat_bytes;
+    response_view view{parts.status, applied, parts.json, heartbeat_bytes};
     error_code outcome = classify_response(view, st.result);
 
-    const bool reusable = msg.keep_alive() && !parser->need_eof() && conn->buffer.size() == 0;
+    const bool reusable = parser->keep_alive() && !parser->need_eof() && conn->buffer.size() == 0;
     release(std::move(conn), reusable);
 
-    co_return attempt_result{
-        outcome, std::move(retry_after), applied || msg.body().heartbeat_bytes > 0};
+    co_return attempt_result{outcome, std::move(retry_after), applied || heartbeat_bytes > 0};
 }
 
 // Sleeps until @p until unless the call is cancelled first; false when cancelled.

@@ -4,6 +4,8 @@
 #ifndef STACKONE_IMPL_INTERNAL_CONNECTION_HPP
 #define STACKONE_IMPL_INTERNAL_CONNECTION_HPP
 
+#include <stackone/detail/response.hpp>
+
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -117,6 +119,7 @@ public:
     }
 
     beast::flat_buffer buffer;
+    response_parts response; // the last response read on this connection
     steady_clock::time_point created_at = steady_clock::now();
     steady_clock::time_point last_used = created_at;
     std::size_t requests = 0;
