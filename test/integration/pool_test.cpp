@@ -225,6 +225,36 @@ BOOST_AUTO_TEST_CASE(a_server_without_sessions_does_not_hold_the_pool_back)
     BOOST_TEST(s.resumed_handshakes == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_slow_first_response_does_not_hold_the_pool_back)
+{
+    // No sessions, and the first call's answer takes 2 s: the connections opened meanwhile
+    // wait about one handshake time for a session, not for that answer, so their calls end
+    // first.
+    const char* scenario = R"({"rules": [
+        {"candidate_id": "^first-", "steps": [{"status": 201, "delay_ms": 2000, "times": 0}]}
+    ]})";
+    mock_fixture f(mock_setup{.tls = true, .tls_sessions = false, .scenario = scenario});
+    asio::io_context io;
+    auto opts = f.client_opts();
+    opts.pool.max_connections = 8;
+    client c(io, opts);
+    std::vector<std::string> done;
+    auto call = [&](std::string id) {
+        c.async_create_candidate_note(
+            id, note::from_text("x"), {}, [&, id](error_code ec, create_result) {
+                BOOST_TEST(!ec);
+                done.push_back(id);
+            });
+    };
+    call("first-0");
+    for (int i = 1; i < 8; ++i)
+        call("next-" + std::to_string(i));
+    io.run();
+    BOOST_TEST_REQUIRE(done.size() == 8u);
+    BOOST_TEST(done.back() == "first-0");
+    BOOST_TEST(c.stats().full_handshakes == 8u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(graceful_shutdown)

@@ -292,6 +292,26 @@ private:
     bool session_gate_open_ = false;
     const connection* session_pioneer_ = nullptr;
     std::vector<asio::steady_timer*> session_waiters_;
+    std::optional<asio::steady_timer> session_gate_timer_;
+
+    // The first handshake is done but its session has not come yet (TLS 1.3 sends it after
+    // the handshake): the others wait about one more handshake time for it, not for the
+    // first response, which a slow provider may take long to send.
+    void bound_session_wait(steady_clock::duration handshake_time)
+    {
+        steady_clock::duration grace =
+            std::max<steady_clock::duration>(handshake_time, std::chrono::milliseconds(20));
+        if (opts_.pool.handshake_timeout.count() > 0)
+            grace = std::min<steady_clock::duration>(grace, opts_.pool.handshake_timeout);
+        if (!session_gate_timer_)
+            session_gate_timer_.emplace(io_ex_);
+        session_gate_timer_->expires_after(grace);
+        session_gate_timer_->async_wait([weak = weak_from_this()](error_code ec) {
+            if (auto self = weak.lock(); self && !ec)
+                self->open_session_gate();
+        });
+    }
+
     void open_session_gate()
     {
         session_gate_open_ = true;
@@ -576,8 +596,9 @@ client_impl::connect(call_state& st, steady_clock::time_point deadline)
         if (tls_session_)
             SSL_set_session(ssl, tls_session_.get());
 
+        const auto handshake_start = steady_clock::now();
         c->tcp().expires_at(
-            std::min(deadline_from(steady_clock::now(), opts_.pool.handshake_timeout), deadline));
+            std::min(deadline_from(handshake_start, opts_.pool.handshake_timeout), deadline));
         auto [hec] =
             co_await c->tls().async_handshake(asio::ssl::stream_base::client, tuple_awaitable);
         if (st.cancelled)
@@ -596,6 +617,8 @@ client_impl::connect(call_state& st, steady_clock::time_point deadline)
             co_return fail(errc::tls_handshake_failed, detail);
         }
         const bool resumed = SSL_session_reused(ssl) == 1;
+        if (c.get() == session_pioneer_ && !tls_session_)
+            bound_session_wait(steady_clock::now() - handshake_start);
         update_stats(
             [&](pool_stats& s) { ++(resumed ? s.resumed_handshakes : s.full_handshakes); });
     }
