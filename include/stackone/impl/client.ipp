@@ -1128,11 +1128,10 @@ STACKONE_DECL detail::prepared_call detail::prepare_call(const client_impl& impl
 STACKONE_DECL void
 detail::start_call(std::shared_ptr<client_impl> impl, prepared_call call, create_handler handler)
 {
-    auto handler_ex = asio::get_associated_executor(handler, impl->executor());
-
     // Refused arguments complete at once, through the handler's executor, never inline.
     if (call.ec)
     {
+        auto handler_ex = asio::get_associated_executor(handler, impl->executor());
         create_result result;
         result.diag.detail = std::move(call.detail);
         asio::post(impl->io_executor(),
