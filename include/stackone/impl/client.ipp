@@ -27,6 +27,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/intrusive/list.hpp>
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -37,7 +38,6 @@
 #include <random>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace stackone {
@@ -54,7 +54,10 @@ inline steady_clock::time_point deadline_from(steady_clock::time_point now,
 }
 
 // One call in flight: its request, its handler, and what a cancellation must interrupt.
+// A call in flight. Linked into the client's list of active calls (for shutdown) without an
+// allocation of its own; it unlinks itself when destroyed.
 struct call_state
+    : boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>
 {
     call_state(prepared_call c, create_handler h) : call(std::move(c)), handler(std::move(h)) {}
 
@@ -207,8 +210,8 @@ public:
                 "shutdown: cancelling ",
                 std::to_string(active_calls_.size()),
                 " calls still in flight");
-            for (auto* st : active_calls_)
-                cancel(*st);
+            for (auto& st : active_calls_)
+                cancel(st);
             drained.expires_at(steady_clock::time_point::max());
             co_await drained.async_wait(tuple_awaitable);
         }
@@ -334,7 +337,7 @@ private:
     std::unordered_map<std::string, steady_clock::time_point> account_pauses_;
 
     // Calls in flight, for shutdown; and the timer a shutdown waits on until they are gone.
-    std::unordered_set<call_state*> active_calls_;
+    boost::intrusive::list<call_state, boost::intrusive::constant_time_size<false>> active_calls_;
     asio::steady_timer* drain_timer_ = nullptr;
 
     // An on_attempt observer threw once already; touched on the strand only.
@@ -910,7 +913,7 @@ inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> s
     const auto start = steady_clock::now();
     const auto call_deadline = deadline_from(start, st->call.deadline);
     diagnostics& diag = st->result.diag;
-    active_calls_.insert(st.get());
+    active_calls_.push_back(*st);
     auto previous_end = start; // for attempt_event::waited
 
     error_code final_ec;
@@ -1056,7 +1059,7 @@ inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> s
     if (!final_ec)
         diag.may_have_been_processed = true;
 
-    active_calls_.erase(st.get());
+    active_calls_.erase(active_calls_.iterator_to(*st));
     if (drain_timer_ && active_calls_.empty())
         drain_timer_->cancel();
 
