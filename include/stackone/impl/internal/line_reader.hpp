@@ -370,6 +370,10 @@ inline void read_descriptor(std::shared_ptr<line_queue> queue, int fd, std::size
  * without blocking (readsome); only when it has nothing does a get() wait, and the lines read
  * so far are queued before it, so none waits behind a stalled source. A stop is seen between
  * reads; a get() that blocks holds the reader until it returns.
+ *
+ * TODO(#6): a std::istream read cannot be interrupted, and the import waits for this thread
+ * (the stream is the caller's: a thread left behind could use it after the import). An
+ * overload taking shared ownership of the stream could complete without waiting.
  */
 inline void read_stream(std::shared_ptr<line_queue> queue, std::istream& in, std::size_t max_line)
 {
