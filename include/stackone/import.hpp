@@ -67,7 +67,9 @@ struct import_record
 {
     std::size_t line = 0;
     boost::json::value key;
-    std::string key_text; ///< when not empty, written as the key instead of `key` (import_item)
+    /// When not empty, written as the key instead of `key`: a JSON number's text, as
+    /// import_item::key_text.
+    std::string key_text;
     std::string candidate_id;
     import_outcome outcome = import_outcome::failed;
     int status = 0;               ///< HTTP status that decided, 0 when none
@@ -94,7 +96,7 @@ STACKONE_DECL std::string to_json_line(const import_record& r);
 /// Counters of an import, as reported to progress callbacks and at the end.
 struct import_summary
 {
-    std::size_t lines = 0; ///< input lines read so far
+    std::size_t lines = 0; ///< input lines taken so far (read and handed to a worker)
     std::size_t done = 0;  ///< lines dealt with (a result written, or blank)
     std::size_t created = 0;
     std::size_t failed = 0;
