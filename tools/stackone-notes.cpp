@@ -32,11 +32,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -52,6 +54,7 @@
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -103,9 +106,10 @@ constexpr std::string_view import_help =
  * flight end at once and their results are still written. A second signal quits without
  * waiting.
  *
- * The signals are taken by a thread of its own (sigwait), not by the I/O thread: that one may
- * be stuck, reading input from a pipe that stalls, say, and the first signal must still start
- * the watchdog that bounds the time to exit.
+ * The signals are taken by a thread of its own (sigwait), not by the I/O thread, so that the
+ * first signal starts the watchdog that bounds the time to exit whatever the I/O thread is
+ * doing. (It never waits for input: the importer reads on a thread of its own, which a stop
+ * wakes even in a read of a stalled pipe; the watchdog is the last resort.)
  */
 class interrupter
 {
@@ -398,14 +402,35 @@ int run_create(const cli::common_args& common, const cli::create_args& args)
 
 // --- import -------------------------------------------------------------------------------
 
-struct import_input
+/**
+ * The input as a file descriptor: stdin, or FILE opened here (and closed by the destructor).
+ * The importer reads it with poll(2) on a thread of its own, so a pipe that stalls holds up
+ * neither the calls in flight nor a stop.
+ */
+class import_input
 {
-    bool from_stdin = false;
-    std::ifstream file;
+public:
+    import_input() = default;
+    explicit import_input(int owned_fd) : fd_(owned_fd), owned_(true) {}
+    import_input(import_input&& other) noexcept
+        : total(other.total), fd_(other.fd_), owned_(std::exchange(other.owned_, false))
+    {}
+    import_input& operator=(import_input&&) = delete;
+    ~import_input()
+    {
+        if (owned_)
+        {
+            ::close(fd_);
+        }
+    }
+
+    int fd() const noexcept { return fd_; }
+
     std::optional<std::size_t> total; // lines to import, when the input could be counted
 
-    // Chosen on use, not stored as a pointer, which a move of this struct would leave dangling.
-    std::istream& stream() { return from_stdin ? static_cast<std::istream&>(std::cin) : file; }
+private:
+    int fd_ = STDIN_FILENO;
+    bool owned_ = false;
 };
 
 struct import_output
@@ -472,13 +497,23 @@ input_scan scan_input(const std::string& path)
 
 import_input open_input(const std::string& path)
 {
-    import_input in;
-    in.from_stdin = path == "-";
-    if (!in.from_stdin)
+    if (path == "-")
     {
-        cli::open_for_reading(in.file, "FILE", path);
+        return import_input();
     }
-    return in;
+
+    // A directory opens fine on Linux and fails only on the first read: refuse it up front.
+    std::error_code ec;
+    if (fs::is_directory(path, ec))
+    {
+        throw cli::usage_error("FILE: '" + path + "' is a directory");
+    }
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+    {
+        throw cli::usage_error("FILE: cannot read '" + path + "': " + std::strerror(errno));
+    }
+    return import_input(fd);
 }
 
 // Where results go: the --output path, or FILE.results.jsonl beside the input; empty for
@@ -710,7 +745,7 @@ int run_import_command(const cli::common_args& common, const cli::import_args& a
     import_opts.resend_unknown = args.resend_unknown;
     import_opts.cancel_grace = grace;
 
-    auto work = stackone::run_import(*client, input.stream(), output.stream(), import_opts);
+    auto work = stackone::run_import(*client, input.fd(), output.stream(), import_opts);
     auto run =
         run_interruptible(io, client, std::move(work), out, grace + std::chrono::seconds(10));
     progress.finish();
@@ -789,7 +824,7 @@ bool has_api_key_argument(int argc, char** argv)
 
 int main(int argc, char** argv)
 {
-    // stdout is used through std::cout only; unsyncing makes reading stdin much faster.
+    // stdout is used through std::cout only; unsyncing makes writing results faster.
     std::ios::sync_with_stdio(false);
 
     // Each subcommand has its own common_args: CLI11 also reads environment defaults into the

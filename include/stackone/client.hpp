@@ -118,7 +118,9 @@ public:
      *
      * The arguments are validated and the request is encoded before this function returns, so
      * views and temporaries passed in need not outlive it. Invalid arguments complete with an
-     * errc (e.g. errc::invalid_candidate_id) and nothing is sent.
+     * errc (e.g. errc::invalid_candidate_id) and nothing is sent; so does a note whose
+     * `passthrough` or `visibility.source_value` holds an infinite or NaN double
+     * (errc::non_finite_number, `diag.detail` the JSON Pointer of the first one).
      *
      * Completion signature `void(error_code, create_result)`. On an HTTP error the code is in
      * http_category() (value = status) and `create_result::diag` carries the server's message

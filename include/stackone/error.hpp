@@ -34,6 +34,7 @@ enum class errc
     missing_account_id,       ///< neither the call nor the client names a linked account
     missing_api_key,          ///< the client has no API key
     invalid_base_url,         ///< not an absolute http:// or https:// URL without query/fragment
+    non_finite_number,        ///< an infinite or NaN double in `passthrough` or `source_value`
 
     // Transport: before any request byte was written.
     resolve_failed,        ///< the host name did not resolve

@@ -31,6 +31,9 @@ struct import_item
     std::string candidate_id; ///< required, non-empty
     std::string account_id;   ///< empty = the import's default account
     boost::json::value key;   ///< the caller's own reference, echoed in the result (or null)
+    /// A numeric `key`'s text as the line has it (`0.10`, `1E2`, thirty digits), echoed as it is;
+    /// empty for other keys. `key` holds its correctly rounded value.
+    std::string key_text;
     note body;
 };
 
@@ -40,6 +43,9 @@ struct import_item
  * Accepts the note members of the spec plus `candidate_id` (required), `account_id` and `key`,
  * and the shorthands `"body": "text"` and `"visibility": "public"`. Never throws: a bad line
  * gives a decode_error whose text names the member at fault.
+ *
+ * Doubles are correctly rounded (parse_json), in `passthrough` and `source_value` too; a
+ * numeric `key` also keeps its text, so that the result echoes it exactly as written.
  */
 STACKONE_DECL boost::system::result<import_item, decode_error>
 parse_import_line(std::string_view line, std::size_t line_no) noexcept;
@@ -61,6 +67,9 @@ struct import_record
 {
     std::size_t line = 0;
     boost::json::value key;
+    /// When not empty, written as the key instead of `key`: a JSON number's text, as
+    /// import_item::key_text.
+    std::string key_text;
     std::string candidate_id;
     import_outcome outcome = import_outcome::failed;
     int status = 0;               ///< HTTP status that decided, 0 when none
@@ -87,7 +96,7 @@ STACKONE_DECL std::string to_json_line(const import_record& r);
 /// Counters of an import, as reported to progress callbacks and at the end.
 struct import_summary
 {
-    std::size_t lines = 0; ///< input lines read so far
+    std::size_t lines = 0; ///< input lines taken so far (read and handed to a worker)
     std::size_t done = 0;  ///< lines dealt with (a result written, or blank)
     std::size_t created = 0;
     std::size_t failed = 0;
@@ -275,25 +284,48 @@ struct import_options
 /**
  * @brief Imports every line of @p in, writing one result line per input line to @p out.
  *
- * Streams: at most `concurrency` lines are held at once, whatever the input size. Results are
- * written in completion order and flushed as they come. A malformed line gets a `rejected`
- * result naming its line number, and the import goes on. Blank lines are skipped without a
- * result.
+ * Streams: at most `concurrency` lines are in flight and a bounded number (about a thousand
+ * lines, or 1 MiB) read ahead, whatever the input size. Results are written in completion
+ * order and flushed as they come. A malformed line gets a `rejected` result naming its line
+ * number, and the import goes on. Blank lines are skipped without a result.
+ *
+ * @p in is read on a thread of its own, which hands complete lines to the executor: while
+ * the input stalls, calls in flight go on and their results are written. That thread is
+ * joined before the import completes, so @p in is free to use (or destroy) then.
  *
  * @par Thread safety
  * Run it on a single-threaded executor (an io_context run by one thread) or a strand: the
- * workers share the input, the output and the counters without locks. Reading @p in blocks.
+ * workers share the output and the counters without locks. Do not use @p in until the
+ * import completes.
  *
  * With `opts.journal`, every line is journaled first, and an opened journal resumes an
  * interrupted import (see import_options::journal).
  *
  * @par Per-operation cancellation
- * Terminal cancellation of the awaiting coroutine stops reading input and, after
+ * Terminal cancellation of the awaiting coroutine stops taking input and, after
  * `opts.cancel_grace`, cancels the calls still in flight; their lines get `unknown` or `failed`
- * results, and `finished` is false.
+ * results, and `finished` is false. A std::istream cannot be interrupted: if a read of @p in
+ * blocks (a stream over a pipe that stalls), the import completes once that read returns.
+ * For pipes and terminals use the overload that takes a file descriptor.
  */
 STACKONE_DECL boost::asio::awaitable<import_summary>
 run_import(client& c, std::istream& in, std::ostream& out, import_options opts);
+
+/**
+ * @brief Imports every line read from the file descriptor @p input_fd (a pipe, a terminal, a
+ * socket or a file), writing one result line per input line to @p out.
+ *
+ * Like the std::istream overload, but the reading thread waits in poll(2) for input or for a
+ * stop, and reads only what poll(2) says is there: the import stops at once on cancellation
+ * even while a pipe that feeds it stalls (the CLI reads stdin this way). The thread is joined
+ * before the import completes.
+ *
+ * @p input_fd is not owned: it is not closed, and its flags are left alone (`O_NONBLOCK` or
+ * not). It must stay open until the import completes. A read error stops the import:
+ * `import_summary::error` says why and `finished` is false.
+ */
+STACKONE_DECL boost::asio::awaitable<import_summary>
+run_import(client& c, int input_fd, std::ostream& out, import_options opts);
 
 } // namespace stackone
 

@@ -135,6 +135,21 @@ STACKONE_DECL void serialize_note(const note& n, std::string& out);
 STACKONE_DECL boost::json::value to_json(const note& n);
 
 /**
+ * @brief Parses JSON text like `boost::json::parse`, but with correctly rounded doubles.
+ *
+ * Boost.JSON 1.81 may read a double one unit in the last place off (it has no
+ * `number_precision::precise` before 1.83): `9007199254740993.5` becomes 9007199254740992, not
+ * the nearest double 9007199254740994. Here every double is the one nearest its text
+ * (`std::from_chars`); integers, strings and structure are as Boost.JSON reads them, with its
+ * default options (strict JSON, depth 32). The importer reads its lines with it.
+ *
+ * @returns the value, or null with @p ec set when @p text is not one JSON value.
+ * @par Exception safety
+ * Throws only `std::bad_alloc`.
+ */
+STACKONE_DECL boost::json::value parse_json(std::string_view text, boost::system::error_code& ec);
+
+/**
  * @brief Reads a note from a JSON object, as in the spec.
  *
  * Unknown members are ignored. When @p allow_shorthands is true, the importer's shorthands are

@@ -14,8 +14,10 @@ Usage: cli_test.py STACKONE_NOTES_BINARY STACKONE_MOCK_BINARY
    them are created (ledger), and the exit status is the documented one.
 3. TLS: without --ca-file an untrusted certificate fails the call; --insecure lets it through
    and prints a warning (needs $STACKONE_TEST_CERTS; that half is skipped without it).
-4. SIGINT while the input is a pipe that stalls (the I/O thread blocked reading it): the
-   import still ends, with status 130, once the watchdog's time after the grace is up.
+4. Input from a pipe that stalls (open, silent): the lines already written are created and
+   their results written meanwhile; then SIGINT ends the import within --stop-grace and a
+   small margin (not through the watchdog, grace + 10 s), status 130, with a result and a
+   journal record for every line taken, the call in flight cancelled as `unknown`.
 
 The API key is made up and must appear in no output. Python 3 standard library only. Exit 0 on
 success, 1 on a failed check, 77 (Meson: skipped) when a binary is missing.
@@ -44,12 +46,17 @@ def check(condition, what):
 class Mock:
     """One stackone-mock process with a ledger, on a free loopback port."""
 
-    def __init__(self, binary, workdir, name, tls_files=None):
+    def __init__(self, binary, workdir, name, tls_files=None, scenario=None):
         self.ledger = os.path.join(workdir, name + ".ledger")
         port_file = os.path.join(workdir, name + ".port")
         args = [binary, "--api-key", API_KEY, "--ledger", self.ledger, "--port-file", port_file]
         if tls_files:
             args += ["--tls", "--cert", tls_files[0], "--key", tls_files[1]]
+        if scenario:
+            scenario_file = os.path.join(workdir, name + ".scenario.json")
+            with open(scenario_file, "w") as f:
+                json.dump(scenario, f)
+            args += ["--scenario", scenario_file]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         # The one stdout line says it is listening; the port file is written before it.
         line = self.proc.stdout.readline().decode()
@@ -362,25 +369,60 @@ def check_insecure(notes_bin, mock_bin, workdir):
         mock.stop()
 
 
-def check_signal_with_stalled_input(notes_bin, mock, workdir):
+def wait_for(condition, what, timeout=30):
+    """Polls @p condition (an observable state, not a time) until true; a failed check after
+    @p timeout seconds, which only guards against a hang."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return check(False, "stalled input: timed out waiting for " + what)
+
+
+def check_stalled_input(notes_bin, mock_bin, workdir):
+    # Quick answers, except for candidates "slow-*": 60 s, so that one call is in flight.
+    mock = Mock(mock_bin, workdir, "stall", scenario={"rules": [
+        {"candidate_id": "^slow-", "steps": [{"status": 201, "delay_ms": 60000, "times": 0}]}]})
     results = os.path.join(workdir, "stalled.results.jsonl")
     journal = os.path.join(workdir, "stalled.results.journal")
     env = {k: v for k, v in os.environ.items() if not k.startswith("STACKONE_")}
     env["STACKONE_API_KEY"] = API_KEY
+    grace = 1.0
     proc = subprocess.Popen(
         [notes_bin, "import", "-", "--base-url", mock.url, "--account-id", "acc-1",
-         "--output", results, "--journal", journal, "--stop-grace", "0"],
+         "--output", results, "--journal", journal, "--stop-grace", str(grace),
+         "--concurrency", "4"],
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+
+    def result_lines():
+        if not os.path.exists(results):
+            return []
+        with open(results) as f:
+            return [json.loads(line) for line in f.read().splitlines()]
+
+    def journal_text():
+        return open(journal).read() if os.path.exists(journal) else ""
+
     try:
-        proc.stdin.write(b'{"candidate_id": "stalled-1", "body": "x"}\n')
+        # Three quick lines and a slow one; then the pipe stays open and silent.
+        lines = ['{"candidate_id": "stalled-%d", "key": %d, "body": "x"}' % (i, i)
+                 for i in (1, 2, 3)]
+        lines.append('{"candidate_id": "slow-4", "key": 4, "body": "x"}')
+        proc.stdin.write(("\n".join(lines) + "\n").encode())
         proc.stdin.flush()
-        # The line was taken once the journal says it started; the next read then blocks.
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if os.path.exists(journal) and "\nS 1" in open(journal).read():
-                break
-            time.sleep(0.02)
-        check(os.path.exists(journal), "stalled input: no journal")
+
+        # (a) While the pipe stalls, the quick lines are created and their results written.
+        wait_for(lambda: len(result_lines()) >= 3, "the results of the lines written")
+        wait_for(lambda: "\nS 4\n" in journal_text(), "the slow line to be sent")
+        check(proc.poll() is None, "stalled input: the import ended before its input did")
+        check(sorted(r["line"] for r in result_lines()) == [1, 2, 3],
+              "stalled input: results while stalled: %s" % result_lines())
+        check(all(r["outcome"] == "created" for r in result_lines()),
+              "stalled input: not created: %s" % result_lines())
+
+        # (b) SIGINT ends it within the grace and a margin, long before the watchdog would.
+        stopped = time.monotonic()
         proc.send_signal(signal.SIGINT)
         try:
             rc = proc.wait(timeout=60)
@@ -388,14 +430,32 @@ def check_signal_with_stalled_input(notes_bin, mock, workdir):
             proc.kill()
             rc = proc.wait()
             check(False, "stalled input: SIGINT did not end the import within 60 s")
+        took = time.monotonic() - stopped
         err = proc.stderr.read().decode("utf-8", "replace")
-        check(rc == 130, "stalled input: exit %d after SIGINT: %s" % (rc, err))
+        check(took < grace + 5, "stalled input: SIGINT took %.1f s to end the import" % took)
+        check("did not end in time" not in err, "stalled input: the watchdog ended it: %s" % err)
+        check(rc == 130, "stalled input: exit %d after SIGINT, expected 130: %s" % (rc, err))
         check("SIGINT" in err, "stalled input: the signal was not acknowledged: %r" % err)
+
+        # No line lost: each has one result and both journal records; the slow one is unknown.
+        by_line = {r["line"]: r for r in result_lines()}
+        check(sorted(by_line) == [1, 2, 3, 4] and len(result_lines()) == 4,
+              "stalled input: results for lines %s" % [r["line"] for r in result_lines()])
+        check(by_line.get(4, {}).get("outcome") == "unknown" and by_line[4].get("key") == 4,
+              "stalled input: the call in flight: %s" % by_line.get(4))
+        records = journal_text().splitlines()[1:]
+        for line in (1, 2, 3, 4):
+            check("S %d" % line in records and
+                  any(r.startswith("R %d " % line) for r in records),
+                  "stalled input: journal lacks line %d: %s" % (line, records))
+        check(sorted(mock.ledger_candidates()) == ["stalled-1", "stalled-2", "stalled-3"],
+              "stalled input: ledger holds %s" % mock.ledger_candidates())
     finally:
         proc.stdin.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        mock.stop()
 
 
 def main():
@@ -419,9 +479,9 @@ def main():
                 "--max-retry-after", "0.5", "--log-level", "error", "--user-agent", "cli-test/1"])
             check(rc == 0 and mock.stats()["requests"] == 1, "control call: %d %s" % (rc, err))
             check_hostile_files(notes_bin, mock, workdir)
-            check_signal_with_stalled_input(notes_bin, mock, workdir)
         finally:
             mock.stop()
+        check_stalled_input(notes_bin, mock_bin, workdir)
         check_insecure(notes_bin, mock_bin, workdir)
     print("%d check(s) failed; %.1f s" % (len(FAILURES), time.monotonic() - started))
     return 1 if FAILURES else 0

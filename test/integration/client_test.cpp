@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <future>
 #include <string>
@@ -188,6 +189,37 @@ BOOST_AUTO_TEST_CASE(invalid_arguments_fail_before_connecting)
     BOOST_TEST(create(io, c, "c-1", note{}, bad_account).ec ==
                make_error_code(errc::invalid_header_value));
     BOOST_TEST(f.server.get_stats().connections_accepted == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_note_with_an_infinite_or_nan_number_fails_before_connecting)
+{
+    mock_fixture f;
+    asio::io_context io;
+    client c(io, f.client_opts());
+
+    // Boost.JSON would write these as `Infinity` and `NaN`: bodies no server could parse.
+    note in_passthrough = note::from_text("x");
+    in_passthrough.passthrough =
+        boost::json::object{{"scores", boost::json::array{1.5, -HUGE_VAL}}};
+    auto out = create(io, c, "c-1", in_passthrough);
+    BOOST_TEST(out.ec == make_error_code(errc::non_finite_number));
+    BOOST_TEST(out.result.diag.detail == "/passthrough/scores/1");
+    BOOST_TEST(!out.result.diag.may_have_been_processed);
+
+    note in_source_value = note::from_text("x");
+    in_source_value.visibility =
+        note_visibility{.value = visibility_value::private_(), .source_value = std::nan("")};
+    out = create(io, c, "c-1", in_source_value);
+    BOOST_TEST(out.ec == make_error_code(errc::non_finite_number));
+    BOOST_TEST(out.result.diag.detail == "/visibility/source_value");
+
+    BOOST_TEST(f.server.get_stats().connections_accepted == 0u);
+    BOOST_TEST(f.server.get_stats().requests == 0u);
+
+    // The same notes with finite numbers are sent: the check refuses only what it must.
+    in_passthrough.passthrough = boost::json::object{{"scores", boost::json::array{1.5, -1e308}}};
+    BOOST_TEST(!create(io, c, "c-1", in_passthrough).ec);
+    BOOST_TEST(f.server.get_stats().requests == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(missing_account_id_fails_before_connecting)

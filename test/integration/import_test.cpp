@@ -10,12 +10,19 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
+#include <streambuf>
 #include <string>
+#include <thread>
+
+#include <unistd.h>
 
 using namespace stackone;
 using namespace stackone::test;
@@ -45,6 +52,150 @@ import_run_result run_import_text(mock_fixture& f, const std::string& input, std
         r.results.push_back(json::parse(line).as_object());
     return r;
 }
+
+std::string note_line(const std::string& candidate_id)
+{
+    return R"({"candidate_id":")" + candidate_id + R"(","key":")" + candidate_id +
+           R"(","body":"x"})"
+           "\n";
+}
+
+std::map<std::size_t, json::object> results_by_line(const std::string& out)
+{
+    std::map<std::size_t, json::object> by_line;
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line);)
+    {
+        auto r = json::parse(line).as_object();
+        const auto n = static_cast<std::size_t>(r.at("line").as_int64());
+        BOOST_TEST(by_line.emplace(n, std::move(r)).second, "two results for line " << n);
+    }
+    return by_line;
+}
+
+// A pipe whose write end the test holds: while it stays open and nothing is written, the
+// importer's input stalls.
+class test_pipe
+{
+public:
+    test_pipe()
+    {
+        int fds[2];
+        BOOST_TEST_REQUIRE(::pipe(fds) == 0);
+        read_end_ = fds[0];
+        write_end_ = fds[1];
+    }
+    ~test_pipe()
+    {
+        close_write_end();
+        ::close(read_end_);
+    }
+    test_pipe(const test_pipe&) = delete;
+    test_pipe& operator=(const test_pipe&) = delete;
+
+    int read_end() const { return read_end_; }
+
+    void write(std::string_view text)
+    {
+        while (!text.empty())
+        {
+            const auto n = ::write(write_end_, text.data(), text.size());
+            BOOST_TEST_REQUIRE(n > 0);
+            text.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+
+    void close_write_end()
+    {
+        std::lock_guard lock(mutex_);
+        if (write_end_ >= 0)
+            ::close(write_end_);
+        write_end_ = -1;
+    }
+
+private:
+    std::mutex mutex_;
+    int read_end_ = -1;
+    int write_end_ = -1;
+};
+
+// Calls @p on_timeout on a thread of its own if not dismissed within @p limit: a guard against
+// a test hanging on an importer that blocks its executor (which would hold up a timer too).
+class watchdog
+{
+public:
+    watchdog(std::chrono::seconds limit, std::function<void()> on_timeout)
+        : thread_([this, limit, on_timeout = std::move(on_timeout)] {
+              std::unique_lock lock(mutex_);
+              if (!wake_.wait_for(lock, limit, [this] { return dismissed_; }))
+              {
+                  fired_ = true;
+                  on_timeout();
+              }
+          })
+    {}
+    ~watchdog()
+    {
+        dismiss();
+        thread_.join();
+    }
+
+    void dismiss()
+    {
+        {
+            std::lock_guard lock(mutex_);
+            dismissed_ = true;
+        }
+        wake_.notify_all();
+    }
+
+    bool fired()
+    {
+        std::lock_guard lock(mutex_);
+        return fired_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool dismissed_ = false;
+    bool fired_ = false;
+    std::thread thread_;
+};
+
+// A stream buffer that serves its text, then stalls in underflow() until released, then ends:
+// a std::istream over a source that stops sending.
+class stalling_buffer : public std::streambuf
+{
+public:
+    explicit stalling_buffer(std::string text) : text_(std::move(text))
+    {
+        setg(text_.data(), text_.data(), text_.data() + text_.size());
+    }
+
+    void release()
+    {
+        {
+            std::lock_guard lock(mutex_);
+            released_ = true;
+        }
+        wake_.notify_all();
+    }
+
+protected:
+    int_type underflow() override
+    {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return released_; });
+        return traits_type::eof();
+    }
+
+private:
+    std::string text_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool released_ = false;
+};
 
 } // namespace
 
@@ -180,6 +331,172 @@ BOOST_AUTO_TEST_CASE(cancelling_an_import_stops_reading_and_reports_every_line_t
     BOOST_TEST(result_lines == summary->lines);
     BOOST_TEST(summary->created == 0u);
     BOOST_TEST(f.server.ledger().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_stalled_pipe_holds_up_neither_the_calls_nor_a_stop)
+{
+    // Five quick lines and one whose answer takes 20 s; then the pipe stalls (open, silent).
+    mock_fixture f(mock_setup{.scenario = R"({"rules": [
+        {"candidate_id": "^slow", "steps": [{"status": 201, "delay_ms": 20000, "times": 0}]}]})"});
+    test_pipe input;
+    for (int i = 1; i <= 5; ++i)
+        input.write(note_line("c-" + std::to_string(i)));
+    input.write(note_line("slow-6"));
+    watchdog guard(std::chrono::seconds(60), [&] { input.close_write_end(); });
+
+    asio::io_context io;
+    client c(io, f.client_opts());
+    std::ostringstream out;
+    import_options opts;
+    opts.concurrency = 4;
+    opts.cancel_grace = std::chrono::milliseconds(300);
+    opts.progress_interval = std::chrono::milliseconds(10);
+
+    // Once the quick lines have their results (written while the input stalls) and the slow
+    // one is in flight, the import is stopped.
+    using clock = std::chrono::steady_clock;
+    asio::cancellation_signal stop;
+    std::optional<clock::time_point> stopped_at;
+    std::string results_when_stopped;
+    opts.on_progress = [&](const import_summary& s) {
+        if (stopped_at || s.done != 5 || s.in_flight != 1)
+            return;
+        stopped_at = clock::now();
+        results_when_stopped = out.str();
+        asio::post(io, [&] { stop.emit(asio::cancellation_type::terminal); });
+    };
+    std::optional<import_summary> summary;
+    std::optional<clock::time_point> ended_at;
+    asio::co_spawn(
+        io,
+        run_import(c, input.read_end(), out, opts),
+        asio::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr e, import_summary s) {
+            BOOST_TEST(!e);
+            summary = s;
+            ended_at = clock::now();
+        }));
+    io.run();
+    guard.dismiss();
+
+    BOOST_TEST_REQUIRE(!guard.fired(), "the import never saw its results while the pipe stalled");
+    BOOST_TEST_REQUIRE(stopped_at.has_value());
+    BOOST_TEST_REQUIRE(summary.has_value());
+    BOOST_TEST(results_by_line(results_when_stopped).size() == 5u);
+
+    // The stop ended it within the grace and a margin, though the reader sat in a read.
+    const auto took = *ended_at - *stopped_at;
+    BOOST_TEST(took < opts.cancel_grace + std::chrono::seconds(5),
+               std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+    BOOST_TEST(!summary->finished);
+    BOOST_TEST(summary->lines == 6u);
+    BOOST_TEST(summary->done == 6u);
+    BOOST_TEST(summary->created == 5u);
+    BOOST_TEST(summary->unknown == 1u);
+
+    // Every line taken has one result; the slow one may exist, so it is unknown.
+    const auto by_line = results_by_line(out.str());
+    BOOST_TEST(by_line.size() == 6u);
+    for (std::size_t line = 1; line <= 5; ++line)
+        BOOST_TEST(by_line.at(line).at("outcome") == "created");
+    BOOST_TEST(by_line.at(6).at("outcome") == "unknown");
+    BOOST_TEST(by_line.at(6).at("key") == "slow-6");
+    BOOST_TEST(f.server.ledger().size() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(a_stalled_stream_holds_up_no_call)
+{
+    mock_fixture f;
+    stalling_buffer buffer(note_line("c-1") + note_line("c-2") + note_line("c-3"));
+    std::istream in(&buffer);
+    watchdog guard(std::chrono::seconds(60), [&] { buffer.release(); });
+
+    asio::io_context io;
+    client c(io, f.client_opts());
+    std::ostringstream out;
+    import_options opts;
+    opts.concurrency = 2;
+    opts.progress_interval = std::chrono::milliseconds(10);
+
+    // The three lines get their results while the stream stalls; then it ends.
+    bool released = false;
+    opts.on_progress = [&](const import_summary& s) {
+        if (!released && s.done == 3)
+        {
+            released = true;
+            buffer.release();
+        }
+    };
+    const auto summary =
+        run_coroutine<import_summary>(io, [&] { return run_import(c, in, out, opts); });
+    guard.dismiss();
+
+    BOOST_TEST_REQUIRE(!guard.fired(), "no result was written while the stream stalled");
+    BOOST_TEST(released);
+    BOOST_TEST(summary.finished);
+    BOOST_TEST(summary.lines == 3u);
+    BOOST_TEST(summary.created == 3u);
+    BOOST_TEST(results_by_line(out.str()).size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_pipe_gives_the_same_lines_as_a_stream)
+{
+    // Line ends split across writes, CRLF, blank lines, an overlong line, no final newline.
+    mock_fixture f;
+    const std::string long_body(3000, 'a');
+    const std::vector<std::string> pieces = {
+        note_line("p-1"),
+        "\n",
+        R"({"candidate_id":"p-3","body":"x"})",
+        "\r",
+        "\n",
+        R"({"candidate_id":"p-4","body":")" + long_body + "\"}\n",
+        "  \r\n",
+        R"({"candidate_id":"p-6","body":"y"})",
+    };
+    test_pipe input;
+    asio::io_context io;
+    client c(io, f.client_opts());
+    std::ostringstream out;
+    import_options opts;
+    opts.concurrency = 3;
+    opts.max_line_bytes = 2000;
+
+    // Written in pieces from a thread of its own, the last one without a newline, then closed.
+    std::thread writer([&] {
+        for (const auto& p : pieces)
+            input.write(p);
+        input.close_write_end();
+    });
+    const auto summary = run_coroutine<import_summary>(
+        io, [&] { return run_import(c, input.read_end(), out, opts); });
+    writer.join();
+
+    BOOST_TEST(summary.finished);
+    BOOST_TEST(summary.lines == 6u);
+    BOOST_TEST(summary.blank == 2u);
+    BOOST_TEST(summary.created == 3u);
+    BOOST_TEST(summary.rejected == 1u);
+    const auto by_line = results_by_line(out.str());
+    BOOST_TEST(by_line.size() == 4u);
+    BOOST_TEST(by_line.at(1).at("outcome") == "created");
+    BOOST_TEST(by_line.at(3).at("outcome") == "created");
+    BOOST_TEST(by_line.at(4).at("outcome") == "rejected");
+    BOOST_TEST(by_line.at(6).at("outcome") == "created");
+    BOOST_TEST(std::string(by_line.at(4).at("error").as_string()).find("longer than 2000") !=
+               std::string::npos);
+
+    // The same bytes through a std::istream give the same lines.
+    std::string all;
+    for (const auto& p : pieces)
+        all += p;
+    std::istringstream same(all);
+    std::ostringstream out2;
+    const auto again =
+        run_coroutine<import_summary>(io, [&] { return run_import(c, same, out2, opts); });
+    BOOST_TEST(again.lines == summary.lines);
+    BOOST_TEST(again.blank == summary.blank);
+    BOOST_TEST(again.rejected == summary.rejected);
+    BOOST_TEST(results_by_line(out2.str()).size() == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(blank_lines_are_skipped_without_a_result)

@@ -1,5 +1,7 @@
 // JSON mapping both ways: the note model, import lines, result lines.
+#include <stackone/detail/json_number.hpp>
 #include <stackone/detail/json_write.hpp>
+#include <stackone/error.hpp>
 #include <stackone/import.hpp>
 #include <stackone/note.hpp>
 
@@ -7,10 +9,47 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <charconv>
+#include <cstring>
+#include <limits>
 #include <string>
+#include <string_view>
 
 using namespace stackone;
 namespace json = boost::json;
+
+namespace {
+
+// The double nearest @p text: std::from_chars rounds correctly.
+double nearest_double(std::string_view text)
+{
+    double d = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
+    BOOST_TEST_REQUIRE((ec == std::errc() && end == text.data() + text.size()), text);
+    return d;
+}
+
+// The same double, bit for bit (so -0 and 0 differ).
+bool same_bits(double a, double b)
+{
+    return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+// Numbers whose text a double cannot hold exactly; the first two Boost.JSON 1.81 reads one
+// unit in the last place off.
+constexpr const char* hard_numbers[] = {
+    "9007199254740993.5",
+    "2.4703282292062328e-324",
+    "0.1",
+    "1e-7",
+    "2.2250738585072014e-308",
+    "123456789012345678901234567890",
+    "-0.0",
+    "1.7976931348623157e308",
+    "3.141592653589793238462643383279",
+};
+
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(json_mapping)
 
@@ -276,6 +315,157 @@ BOOST_AUTO_TEST_CASE(result_outcome_follows_what_may_have_happened)
     const auto rec = make_import_record(item, make_http_error(422), res);
     BOOST_TEST(rec.status == 422);
     BOOST_TEST(rec.error.find("Provider said no") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(parse_json_rounds_every_double_to_the_nearest)
+{
+    // Without the fix this fails: Boost.JSON 1.81 reads it as 9007199254740992.
+    BOOST_TEST(!same_bits(json::parse("9007199254740993.5").as_double(),
+                          nearest_double("9007199254740993.5")));
+    for (const char* text : hard_numbers)
+    {
+        BOOST_TEST_CONTEXT(text)
+        {
+            json::error_code ec;
+            const auto v = parse_json(std::string("[") + text + "]", ec);
+            BOOST_TEST_REQUIRE(!ec);
+            BOOST_TEST(same_bits(v.as_array().at(0).as_double(), nearest_double(text)));
+        }
+    }
+
+    // Out of a double's range: infinity and zero, as before.
+    json::error_code ec;
+    const auto v = parse_json(R"({"big":-1e400,"tiny":1e-400,"n":18446744073709551615})", ec);
+    BOOST_TEST_REQUIRE(!ec);
+    BOOST_TEST(v.at("big").as_double() == -std::numeric_limits<double>::infinity());
+    BOOST_TEST(v.at("tiny").as_double() == 0.0);
+    BOOST_TEST(v.at("n").as_uint64() == 18446744073709551615u);
+
+    // What is not one JSON value is refused, as by boost::json::parse.
+    for (const char* bad : {"", "[1,", "{\"a\":1} x", "01", "[1.]", "NaN", "// c\n1"})
+    {
+        json::error_code bad_ec;
+        BOOST_TEST(parse_json(bad, bad_ec).is_null(), bad);
+        BOOST_TEST(bad_ec.failed(), bad);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(numeric_keys_are_echoed_exactly_as_written)
+{
+    std::vector<std::string> keys(std::begin(hard_numbers), std::end(hard_numbers));
+    for (const char* k : {"0.10", "1E2", "-0", "42", "-7", "18446744073709551615"})
+        keys.emplace_back(k);
+    for (const auto& key : keys)
+    {
+        BOOST_TEST_CONTEXT(key)
+        {
+            auto item = parse_import_line(R"({"candidate_id":"c-1","key":)" + key + "}", 5);
+            BOOST_TEST_REQUIRE(item.has_value());
+            BOOST_TEST(item->key_text == key);
+            const auto line = to_json_line(make_import_record(*item, {}, create_result{}));
+            BOOST_TEST(line.find(",\"key\":" + key + ",") != std::string::npos, line);
+
+            // The value read back is the nearest double (or the exact integer).
+            json::error_code ec;
+            const auto back = parse_json(line, ec);
+            BOOST_TEST_REQUIRE(!ec);
+            const auto& echoed = back.at("key");
+            if (echoed.is_double())
+                BOOST_TEST(same_bits(echoed.get_double(), nearest_double(key)));
+            else
+                BOOST_TEST(echoed == json::parse(key));
+            BOOST_TEST(echoed == item->key);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(only_the_last_top_level_key_member_is_echoed_as_text)
+{
+    // The object keeps the last of duplicate members; so does the key's text.
+    auto item = parse_import_line(R"({"key":1.50,"candidate_id":"c","key":"s"})", 1);
+    BOOST_TEST_REQUIRE(item.has_value());
+    BOOST_TEST(item->key == "s");
+    BOOST_TEST(item->key_text.empty());
+
+    item = parse_import_line(R"({"key":"s","candidate_id":"c","key":1.50})", 1);
+    BOOST_TEST_REQUIRE(item.has_value());
+    BOOST_TEST(item->key_text == "1.50");
+
+    // A "key" inside another member is not the line's key.
+    item = parse_import_line(R"({"candidate_id":"c","passthrough":{"key":0.5},"k":{"key":1}})", 1);
+    BOOST_TEST_REQUIRE(item.has_value());
+    BOOST_TEST(item->key.is_null());
+    BOOST_TEST(item->key_text.empty());
+    BOOST_TEST(to_json_line(make_import_record(*item, {}, create_result{})).find("key") ==
+               std::string::npos);
+
+    // Keys that are no number are echoed by value, exactly (strings, objects with numbers).
+    item = parse_import_line(R"({"candidate_id":"c","key":{"a":[9007199254740993.5,"x"]}})", 1);
+    BOOST_TEST_REQUIRE(item.has_value());
+    BOOST_TEST(item->key_text.empty());
+    json::error_code ec;
+    const auto back = parse_json(to_json_line(make_import_record(*item, {}, create_result{})), ec);
+    BOOST_TEST(
+        same_bits(back.at("key").at("a").at(0).as_double(), nearest_double("9007199254740993.5")));
+}
+
+BOOST_AUTO_TEST_CASE(doubles_in_passthrough_and_source_value_are_sent_exactly)
+{
+    const std::string x = "9007199254740993.5";
+    const std::string y = "2.4703282292062328e-324";
+    auto item =
+        parse_import_line(R"({"candidate_id":"c","passthrough":{"x":)" + x + R"(,"y":[)" + y +
+                              R"(]},"visibility":{"value":"public","source_value":)" + x + "}}",
+                          1);
+    BOOST_TEST_REQUIRE(item.has_value());
+    std::string body;
+    serialize_note(item->body, body);
+    json::error_code ec;
+    const auto sent = parse_json(body, ec);
+    BOOST_TEST_REQUIRE(!ec);
+    BOOST_TEST(same_bits(sent.at("passthrough").at("x").as_double(), nearest_double(x)));
+    BOOST_TEST(same_bits(sent.at("passthrough").at("y").at(0).as_double(), nearest_double(y)));
+    BOOST_TEST(same_bits(sent.at("visibility").at("source_value").as_double(), nearest_double(x)));
+    BOOST_TEST(
+        same_bits(to_json(item->body).at("passthrough").at("x").as_double(), nearest_double(x)));
+}
+
+BOOST_AUTO_TEST_CASE(non_finite_numbers_are_found_with_their_json_pointer)
+{
+    const double inf = std::numeric_limits<double>::infinity();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+
+    note n = note::from_text("x");
+    BOOST_TEST(!detail::find_non_finite_number(n));
+    n.passthrough = json::object{{"fine", json::array{1, 2.5, "s", nullptr}}};
+    BOOST_TEST(!detail::find_non_finite_number(n));
+
+    n.passthrough = json::object{{"ok", 1}, {"a/b~", json::array{1, json::object{{"s", -inf}}}}};
+    BOOST_TEST(detail::find_non_finite_number(n).value_or("") == "/passthrough/a~1b~0/1/s");
+
+    note v;
+    v.visibility = note_visibility{.value = {}, .source_value = json::value(nan)};
+    BOOST_TEST(detail::find_non_finite_number(v).value_or("") == "/visibility/source_value");
+    v.visibility =
+        note_visibility{.value = {}, .source_value = json::array{json::array{}, json::array{inf}}};
+    BOOST_TEST(detail::find_non_finite_number(v).value_or("") == "/visibility/source_value/1/0");
+
+    // Deeper than a recursive walk could safely go: still found, no stack overflow.
+    json::value deep = json::array{inf};
+    for (int i = 0; i < 10000; ++i)
+    {
+        json::array outer;
+        outer.emplace_back(0);
+        outer.emplace_back(std::move(deep));
+        deep = std::move(outer);
+    }
+    const auto at = detail::find_non_finite_number(deep);
+    BOOST_TEST_REQUIRE(at.has_value());
+    BOOST_TEST(at->size() == 10000u * 2 + 2);
+
+    const auto message = make_error_code(errc::non_finite_number).message();
+    BOOST_TEST(message.find("infinite or NaN") != std::string::npos);
+    BOOST_TEST(message.find("nothing was sent") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(rejected_line_names_its_number)

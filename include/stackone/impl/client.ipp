@@ -5,6 +5,7 @@
 #define STACKONE_IMPL_CLIENT_IPP
 
 #include <stackone/client.hpp>
+#include <stackone/detail/json_number.hpp>
 #include <stackone/detail/request.hpp>
 #include <stackone/detail/response.hpp>
 #include <stackone/detail/retry.hpp>
@@ -1104,6 +1105,15 @@ STACKONE_DECL detail::prepared_call detail::prepare_call(const client_impl& impl
     if (copts.api_key.empty())
     {
         call.ec = errc::missing_api_key;
+        return call;
+    }
+
+    // Boost.JSON would write an infinite or NaN double as `Infinity` or `NaN`: no JSON parser
+    // takes that body. The detail names where it is, as a JSON Pointer into the body.
+    if (auto at = find_non_finite_number(n))
+    {
+        call.ec = errc::non_finite_number;
+        call.detail = std::move(*at);
         return call;
     }
 

@@ -32,6 +32,9 @@ public:
         case errc::invalid_base_url:
             return "base URL must be an absolute http:// or https:// URL without user info, "
                    "query or fragment";
+        case errc::non_finite_number:
+            return "note holds an infinite or NaN number, which JSON cannot express; nothing was "
+                   "sent";
         case errc::resolve_failed:
             return "host name did not resolve; nothing was sent";
         case errc::connect_failed:

@@ -4,8 +4,10 @@
 #ifndef STACKONE_IMPL_IMPORT_IPP
 #define STACKONE_IMPL_IMPORT_IPP
 
+#include <stackone/detail/json_number.hpp>
 #include <stackone/detail/json_write.hpp>
 #include <stackone/impl/client.ipp>
+#include <stackone/impl/internal/line_reader.hpp>
 #include <stackone/import.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -21,13 +23,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <fstream>
+#include <functional>
 #include <istream>
 #include <list>
+#include <memory>
 #include <ostream>
+#include <thread>
 #include <utility>
 
 #include <fcntl.h>
@@ -87,22 +92,6 @@ inline std::string describe_bad_bytes(std::string_view line)
     return {};
 }
 
-// True when @p v holds an infinite number anywhere. Boost.JSON 1.81 parses 1e400 as infinity
-// and serializes it as `Infinity`, which is not JSON: such a line would give an invalid request
-// body and an invalid result line. (The parser's depth limit bounds the recursion.)
-inline bool has_infinite_number(const boost::json::value& v) noexcept
-{
-    if (v.is_double())
-        return !std::isfinite(v.get_double());
-    if (v.is_array())
-        return std::any_of(v.get_array().begin(), v.get_array().end(), has_infinite_number);
-    if (v.is_object())
-        return std::any_of(v.get_object().begin(), v.get_object().end(), [](const auto& m) {
-            return has_infinite_number(m.value());
-        });
-    return false;
-}
-
 } // namespace detail
 
 STACKONE_DECL boost::system::result<import_item, decode_error>
@@ -110,8 +99,10 @@ parse_import_line(std::string_view line, std::size_t line_no) noexcept
 {
     try
     {
+        // Doubles correctly rounded, and the key's own text kept: the result echoes it as is.
         error_code ec;
-        boost::json::value v = boost::json::parse(line, ec);
+        std::string key_text;
+        boost::json::value v = detail::parse_json_exact(line, ec, "key", &key_text);
         if (ec)
         {
             auto bad_bytes = detail::describe_bad_bytes(line);
@@ -121,7 +112,9 @@ parse_import_line(std::string_view line, std::size_t line_no) noexcept
         }
         if (!v.is_object())
             return decode_error{"not a JSON object"};
-        if (detail::has_infinite_number(v))
+        // Boost.JSON reads 1e400 as infinity and would write it as `Infinity`, which is not
+        // JSON: such a line would give an invalid request body and an invalid result line.
+        if (detail::find_non_finite_number(v))
             return decode_error{"a number is too large for a double"};
         const auto& obj = v.get_object();
 
@@ -141,7 +134,11 @@ parse_import_line(std::string_view line, std::size_t line_no) noexcept
             item.account_id = std::string(account->get_string());
         }
         if (const auto* key = obj.if_contains("key"))
+        {
             item.key = *key;
+            if (key->is_number())
+                item.key_text = std::move(key_text);
+        }
 
         auto n = note_from_json(obj, true);
         if (!n)
@@ -179,6 +176,7 @@ STACKONE_DECL import_record make_import_record(const import_item& item,
     import_record r;
     r.line = item.line;
     r.key = item.key;
+    r.key_text = item.key_text;
     r.candidate_id = item.candidate_id;
     r.attempts = res.diag.attempts;
     r.possible_duplicate = res.diag.possible_duplicate;
@@ -231,7 +229,9 @@ STACKONE_DECL std::string to_json_line(const import_record& r)
     std::string out;
     out.reserve(160 + r.candidate_id.size() + r.error.size());
     out.append("{\"line\":").append(std::to_string(r.line));
-    if (!r.key.is_null())
+    if (!r.key_text.empty())
+        out.append(",\"key\":").append(r.key_text);
+    else if (!r.key.is_null())
         out.append(",\"key\":").append(boost::json::serialize(r.key));
     if (!r.candidate_id.empty())
     {
@@ -635,23 +635,35 @@ sync_results_file(const import_journal& journal, const std::string& path)
 
 namespace detail {
 
-// The shared state of one import: the input, the output and the counters. Everything runs on
-// one executor, so the workers take turns without locks.
+// The bounds of the queue between the input's reader thread and the executor: lines enough
+// to keep the workers busy between two wake-ups, little memory next to the calls in flight.
+inline constexpr std::size_t input_queue_lines = 1024;
+inline constexpr std::size_t input_queue_bytes = 1024 * 1024;
+
+// The shared state of one import: the input, the output and the counters. Everything but the
+// reader thread runs on one executor, so the workers take turns without locks; the reader
+// hands its lines over through a line_queue.
 struct import_run
 {
     client& c;
-    std::istream& in;
     std::ostream& out;
     import_options opts;
     import_summary summary;
     steady_clock::time_point started = steady_clock::now();
-    std::size_t next_line = 0;
     bool input_done = false;
     bool stopping = false;
     std::list<asio::cancellation_signal> call_signals; // one per worker, for Ctrl-C
 
-    import_run(client& cl, std::istream& i, std::ostream& o, import_options op)
-        : c(cl), in(i), out(o), opts(std::move(op))
+    // The input: a thread reads it into the queue; the workers take lines from `taken`, which
+    // is refilled from the queue, and wait on `input_wake` when both are empty.
+    std::shared_ptr<line_queue> input =
+        std::make_shared<line_queue>(input_queue_lines, input_queue_bytes);
+    std::thread reader;
+    std::deque<input_line> taken;
+    asio::steady_timer input_wake;
+
+    import_run(client& cl, const asio::any_io_executor& ex, std::ostream& o, import_options op)
+        : c(cl), out(o), opts(std::move(op)), input_wake(ex, steady_clock::time_point::max())
     {
         // On resume the earlier results count from the start; their lines are skipped.
         if (opts.journal)
@@ -665,52 +677,79 @@ struct import_run
         }
     }
 
-    // A journal write failed: take no more lines (the calls in flight may still finish).
-    void fail(const import_journal_error& e)
+    import_run(const import_run&) = delete;
+    import_run& operator=(const import_run&) = delete;
+
+    // Normally the reader was waited for already (run_import); this is for a frame destroyed
+    // unfinished, with its io_context.
+    ~import_run()
     {
-        if (summary.error.empty())
-            summary.error = e.what;
-        stopping = true;
+        if (reader.joinable())
+        {
+            input->stop();
+            reader.join();
+        }
+        input->close();
     }
 
-    // Reads the next line; lines over the limit are consumed whole and reported, never split.
-    // TODO(#6): reading blocks the executor, so while a pipe that feeds it stalls, calls in
-    // flight make no progress and cancellation waits for its next line (the CLI's watchdog
-    // still ends the process); read through a descriptor or a thread of its own.
-    enum class line_status
+    // No more lines are taken: the reader is told to stop, and workers waiting for a line end.
+    void stop_taking()
     {
-        ok,
-        too_long,
-        end
-    };
-    line_status read_line(std::string& line)
+        stopping = true;
+        input->stop();
+        input_wake.cancel();
+    }
+
+    // A journal write or the input failed: take no more lines (the calls in flight may still
+    // finish).
+    void fail(std::string why)
     {
-        line.clear();
-        if (input_done || stopping)
-            return line_status::end;
-        bool too_long = false;
-        char ch = 0;
-        bool any = false;
-        while (in.get(ch))
+        if (summary.error.empty())
+            summary.error = std::move(why);
+        stop_taking();
+    }
+
+    // The next input line; false when no more is taken (end of input, a stop, a read error).
+    // Never blocks the executor: with nothing queued it waits for the reader's wake-up.
+    asio::awaitable<bool> next_line(input_line& line)
+    {
+        for (;;)
         {
-            any = true;
-            if (ch == '\n')
+            if (input_done || stopping)
+                co_return false;
+            if (!taken.empty())
+            {
+                line = std::move(taken.front());
+                taken.pop_front();
+                ++summary.lines;
+                co_return true;
+            }
+            switch (input->take(taken))
+            {
+            case line_queue::take_status::lines:
                 break;
-            if (line.size() >= opts.max_line_bytes)
-                too_long = true;
-            else
-                line.push_back(ch);
+            case line_queue::take_status::ended:
+                input_done = true;
+                if (auto why = input->error(); !why.empty())
+                    fail(std::move(why));
+                co_return false;
+            case line_queue::take_status::empty:
+                co_await input_wake.async_wait(asio::as_tuple(asio::use_awaitable));
+                break;
+            }
         }
-        if (!any)
-        {
-            input_done = true;
-            return line_status::end;
-        }
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        ++next_line;
-        ++summary.lines;
-        return too_long ? line_status::too_long : line_status::ok;
+    }
+
+    // Waits, on the executor, until the reader has finished, then joins it. Stopped first, it
+    // finishes at once: woken in poll(2), or between two reads of a stream (a read of a stream
+    // that blocks is waited for: see run_import).
+    asio::awaitable<void> end_reader()
+    {
+        input->stop();
+        while (!input->reader_finished())
+            co_await input_wake.async_wait(asio::as_tuple(asio::use_awaitable));
+        reader.join();
+        input->close();
     }
 
     // The result goes to the journal first, so the results stream is never ahead of it. A
@@ -723,7 +762,7 @@ struct import_run
         {
             if (auto journaled = opts.journal->record_result(r, json); !journaled)
             {
-                fail(journaled.error());
+                fail(journaled.error().what);
                 return;
             }
         }
@@ -768,6 +807,7 @@ inline import_record make_interrupted_record(const import_item& item)
     import_record r;
     r.line = item.line;
     r.key = item.key;
+    r.key_text = item.key_text;
     r.candidate_id = item.candidate_id;
     r.outcome = import_outcome::unknown;
     r.error = "in flight when an earlier run stopped: the request may have been sent and the "
@@ -779,24 +819,21 @@ inline import_record make_interrupted_record(const import_item& item)
 // journal, each line is recorded before its call and its result before the result line.
 inline asio::awaitable<void> import_worker(import_run& run, asio::cancellation_signal& signal)
 {
-    std::string line;
-    for (;;)
+    input_line line;
+    while (co_await run.next_line(line))
     {
-        const auto status = run.read_line(line);
-        if (status == import_run::line_status::end)
-            co_return;
-        const std::size_t line_no = run.next_line;
+        const std::size_t line_no = line.number;
 
         // Resuming: an earlier run wrote this line's result.
         if (run.opts.journal && run.opts.journal->is_done(line_no))
             continue;
-        if (status == import_run::line_status::too_long)
+        if (line.too_long)
         {
             run.write(make_rejected_record(
                 line_no, "longer than " + std::to_string(run.opts.max_line_bytes) + " bytes"));
             continue;
         }
-        if (is_blank(line))
+        if (is_blank(line.text))
         {
             // A blank line (a trailing newline too many, say) is no note: counted, not sent,
             // and given no result line.
@@ -804,7 +841,7 @@ inline asio::awaitable<void> import_worker(import_run& run, asio::cancellation_s
             ++run.summary.done;
             continue;
         }
-        auto item = parse_import_line(line, line_no);
+        auto item = parse_import_line(line.text, line_no);
         if (!item)
         {
             run.write(make_rejected_record(line_no, item.error().what));
@@ -825,7 +862,7 @@ inline asio::awaitable<void> import_worker(import_run& run, asio::cancellation_s
         {
             if (auto journaled = run.opts.journal->record_started(line_no); !journaled)
             {
-                run.fail(journaled.error());
+                run.fail(journaled.error().what);
                 co_return;
             }
         }
@@ -855,13 +892,23 @@ inline asio::awaitable<void> import_worker(import_run& run, asio::cancellation_s
 
 } // namespace detail
 
-STACKONE_DECL boost::asio::awaitable<import_summary>
-run_import(client& c, std::istream& in, std::ostream& out, import_options opts)
+namespace detail {
+
+// Starts the thread that reads the input into the queue, lines up to the given length.
+using reader_start = std::function<std::thread(std::shared_ptr<line_queue>, std::size_t)>;
+
+// The import, whichever the input: @p start_reader starts the thread that reads it (with a
+// wake pipe for poll(2) when @p wake_pipe).
+inline asio::awaitable<import_summary> run_import_from(
+    client& c, std::ostream& out, import_options opts, bool wake_pipe, reader_start start_reader)
 {
-    namespace asio = boost::asio;
     auto ex = co_await asio::this_coro::executor;
     const std::size_t workers = std::clamp<std::size_t>(opts.concurrency, 1, 10000);
-    detail::import_run run(c, in, out, std::move(opts));
+    import_run run(c, ex, out, std::move(opts));
+
+    // The reader runs ahead of the workers, as far as the queue's bounds let it.
+    run.input->open(ex, run.input_wake, wake_pipe);
+    run.reader = start_reader(run.input, run.opts.max_line_bytes);
 
     // The caller's cancellation is noticed after each wake-up below (the timer wait is bound to
     // this coroutine's cancellation slot, so it wakes at once). Throwing is turned off: this
@@ -876,13 +923,14 @@ run_import(client& c, std::istream& in, std::ostream& out, import_options opts)
     for (std::size_t i = 0; i < workers; ++i)
     {
         auto& signal = run.call_signals.emplace_back();
-        asio::co_spawn(ex, detail::import_worker(run, signal), [&](std::exception_ptr) {
+        asio::co_spawn(ex, import_worker(run, signal), [&](std::exception_ptr) {
             if (--running == 0)
                 wake.cancel();
         });
     }
-    // On cancellation: no more lines at once; the calls in flight are cancelled once the grace
-    // has passed (at once without one). Their results still arrive.
+    // On cancellation: no more lines at once (the reader stops too, even in a read of a pipe
+    // that stalls); the calls in flight are cancelled once the grace has passed (at once
+    // without one). Their results still arrive.
     bool cancelled = false;
     bool calls_cancelled = false;
     using clock = std::chrono::steady_clock;
@@ -897,7 +945,7 @@ run_import(client& c, std::istream& in, std::ostream& out, import_options opts)
         if (cs.cancelled() != asio::cancellation_type::none && !cancelled)
         {
             cancelled = true;
-            run.stopping = true;
+            run.stop_taking();
             grace_end = clock::now() + run.opts.cancel_grace;
         }
         if (cancelled && !calls_cancelled && clock::now() >= grace_end)
@@ -910,9 +958,32 @@ run_import(client& c, std::istream& in, std::ostream& out, import_options opts)
             run.report();
     }
 
+    // Every result is written; the reader is done with the input before the caller gets it
+    // back.
+    co_await run.end_reader();
     run.summary.finished = run.input_done && !run.stopping;
     run.report();
     co_return run.summary;
+}
+
+} // namespace detail
+
+STACKONE_DECL boost::asio::awaitable<import_summary>
+run_import(client& c, std::istream& in, std::ostream& out, import_options opts)
+{
+    return detail::run_import_from(
+        c, out, std::move(opts), false, [&in](auto queue, std::size_t max_line) {
+            return std::thread(detail::read_stream, std::move(queue), std::ref(in), max_line);
+        });
+}
+
+STACKONE_DECL boost::asio::awaitable<import_summary>
+run_import(client& c, int input_fd, std::ostream& out, import_options opts)
+{
+    return detail::run_import_from(
+        c, out, std::move(opts), true, [input_fd](auto queue, std::size_t max_line) {
+            return std::thread(detail::read_descriptor, std::move(queue), input_fd, max_line);
+        });
 }
 
 } // namespace stackone

@@ -5,10 +5,11 @@
 #define STACKONE_IMPL_NOTE_IPP
 
 #include <stackone/detail/json_write.hpp>
+#include <stackone/impl/internal/exact_json.hpp>
 #include <stackone/note.hpp>
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/system/system_error.hpp>
 #include <boost/throw_exception.hpp>
 
 #include <stdexcept>
@@ -112,9 +113,8 @@ STACKONE_DECL void serialize_note(const note& n, std::string& out)
         }
     }
 
-    // TODO(#6): an infinite double in passthrough or source_value is written as `Infinity`
-    // (Boost.JSON), which is not JSON; parse_import_line refuses such lines, but a note built
-    // in code is not checked before it is sent.
+    // An infinite or NaN double would come out as `Infinity` or `NaN` (Boost.JSON), which is
+    // not JSON: the client refuses such a note before this (errc::non_finite_number).
     if (!n.passthrough.is_absent())
     {
         detail::append_member_name(out, first, "passthrough");
@@ -131,7 +131,16 @@ STACKONE_DECL boost::json::value to_json(const note& n)
 {
     std::string text;
     serialize_note(n, text);
-    return boost::json::parse(text);
+    boost::system::error_code ec;
+    auto v = parse_json(text, ec);
+    if (ec)
+        throw boost::system::system_error(ec);
+    return v;
+}
+
+STACKONE_DECL boost::json::value parse_json(std::string_view text, boost::system::error_code& ec)
+{
+    return detail::parse_json_exact(text, ec);
 }
 
 namespace detail {
