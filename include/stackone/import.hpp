@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -291,7 +292,8 @@ struct import_options
  *
  * @p in is read on a thread of its own, which hands complete lines to the executor: while
  * the input stalls, calls in flight go on and their results are written. That thread is
- * joined before the import completes, so @p in is free to use (or destroy) then.
+ * joined before the import completes, so @p in is free to use (or destroy) then; the price
+ * is that a stop waits for a read of @p in that blocks (see below).
  *
  * @par Thread safety
  * Run it on a single-threaded executor (an io_context run by one thread) or a strand: the
@@ -305,17 +307,46 @@ struct import_options
  * Terminal cancellation of the awaiting coroutine stops taking input and, after
  * `opts.cancel_grace`, cancels the calls still in flight; their lines get `unknown` or `failed`
  * results, and `finished` is false. A std::istream cannot be interrupted: if a read of @p in
- * blocks (a stream over a pipe that stalls), the import completes once that read returns.
- * For pipes and terminals use the overload that takes a file descriptor.
+ * blocks (a stream over a pipe that stalls), the import waits for it and completes only once
+ * it returns. To complete at once, hand the stream over by std::shared_ptr (the overload
+ * below leaves that read to finish on its own), or, for pipes and terminals, pass the file
+ * descriptor.
  */
 STACKONE_DECL boost::asio::awaitable<import_summary>
 run_import(client& c, std::istream& in, std::ostream& out, import_options opts);
 
 /**
+ * @brief Imports every line of @p in, writing one result line per input line to @p out; the
+ * import shares ownership of @p in, so that a stop never waits for a read of it.
+ *
+ * Like the std::istream& overload, except at the end. When the input was read to its end,
+ * the reading thread has finished and is joined: with `finished` true, the stream is the
+ * caller's again. When the import stops early (cancellation, a failed journal write) while
+ * that thread is in a read that blocks, the import completes without waiting: the thread is
+ * detached and finishes that read on its own. It then touches nothing of the import's, only
+ * its share of @p in: the client, @p out and the executor (its io_context too) may go as soon
+ * as the import completes. Once the read returns the thread drops its share and ends, so the
+ * stream may be destroyed on that thread; a read that never returns keeps the thread and the
+ * stream until the process ends.
+ *
+ * @p in must not be null: std::invalid_argument is thrown at the call.
+ *
+ * @par Thread safety
+ * As the std::istream& overload. Do not use the stream after passing it, unless the import
+ * completed with `finished` true: a thread may still be reading it.
+ *
+ * @par Per-operation cancellation
+ * As the std::istream& overload, but the import completes within `opts.cancel_grace` (and the
+ * time the calls then take to end) even while a read of @p in blocks.
+ */
+STACKONE_DECL boost::asio::awaitable<import_summary>
+run_import(client& c, std::shared_ptr<std::istream> in, std::ostream& out, import_options opts);
+
+/**
  * @brief Imports every line read from the file descriptor @p input_fd (a pipe, a terminal, a
  * socket or a file), writing one result line per input line to @p out.
  *
- * Like the std::istream overload, but the reading thread waits in poll(2) for input or for a
+ * Like the std::istream& overload, but the reading thread waits in poll(2) for input or for a
  * stop, and reads only what poll(2) says is there: the import stops at once on cancellation
  * even while a pipe that feeds it stalls (the CLI reads stdin this way). The thread is joined
  * before the import completes.

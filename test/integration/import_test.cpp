@@ -14,10 +14,12 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <streambuf>
 #include <string>
 #include <thread>
@@ -163,38 +165,107 @@ private:
     std::thread thread_;
 };
 
+// Where the reads of a stalling_buffer wait once its text is served, until the test opens
+// it. Shared by the test and the stream, so that it can tell what a reader the import left
+// behind is doing: waiting here, or done with the stream (destroyed by its last owner).
+class read_gate
+{
+public:
+    void open()
+    {
+        {
+            std::lock_guard lock(mutex_);
+            open_ = true;
+        }
+        wake_.notify_all();
+    }
+
+    // A read: waits until the gate is open.
+    void pass()
+    {
+        std::unique_lock lock(mutex_);
+        waiting_ = true;
+        wake_.wait(lock, [this] { return open_; });
+        waiting_ = false;
+    }
+
+    bool waiting()
+    {
+        std::lock_guard lock(mutex_);
+        return waiting_;
+    }
+
+    void mark_destroyed()
+    {
+        {
+            std::lock_guard lock(mutex_);
+            destroyed_ = true;
+        }
+        wake_.notify_all();
+    }
+
+    bool destroyed()
+    {
+        std::lock_guard lock(mutex_);
+        return destroyed_;
+    }
+
+    // True once the stream is destroyed; false after @p limit (a guard, not a delay).
+    bool wait_destroyed(std::chrono::seconds limit)
+    {
+        std::unique_lock lock(mutex_);
+        return wake_.wait_for(lock, limit, [this] { return destroyed_; });
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool open_ = false;
+    bool waiting_ = false;
+    bool destroyed_ = false;
+};
+
 // A stream buffer that serves its text, then stalls in underflow() until released, then ends:
 // a std::istream over a source that stops sending.
 class stalling_buffer : public std::streambuf
 {
 public:
-    explicit stalling_buffer(std::string text) : text_(std::move(text))
+    explicit stalling_buffer(std::string text,
+                             std::shared_ptr<read_gate> gate = std::make_shared<read_gate>())
+        : text_(std::move(text)), gate_(std::move(gate))
     {
         setg(text_.data(), text_.data(), text_.data() + text_.size());
     }
 
-    void release()
-    {
-        {
-            std::lock_guard lock(mutex_);
-            released_ = true;
-        }
-        wake_.notify_all();
-    }
+    void release() { gate_->open(); }
 
 protected:
     int_type underflow() override
     {
-        std::unique_lock lock(mutex_);
-        wake_.wait(lock, [this] { return released_; });
+        gate_->pass();
         return traits_type::eof();
     }
 
 private:
     std::string text_;
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    bool released_ = false;
+    std::shared_ptr<read_gate> gate_;
+};
+
+// A std::istream over its own stalling_buffer, for run_import to own a share of; its
+// destruction is marked on the gate.
+class stalling_stream : public std::istream
+{
+public:
+    stalling_stream(std::string text, std::shared_ptr<read_gate> gate)
+        : std::istream(nullptr), buffer_(std::move(text), gate), gate_(std::move(gate))
+    {
+        rdbuf(&buffer_);
+    }
+    ~stalling_stream() override { gate_->mark_destroyed(); }
+
+private:
+    stalling_buffer buffer_;
+    std::shared_ptr<read_gate> gate_;
 };
 
 } // namespace
@@ -436,6 +507,122 @@ BOOST_AUTO_TEST_CASE(a_stalled_stream_holds_up_no_call)
     BOOST_TEST(summary.lines == 3u);
     BOOST_TEST(summary.created == 3u);
     BOOST_TEST(results_by_line(out.str()).size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_stop_does_not_wait_for_a_blocked_read_of_a_shared_stream)
+{
+    // Three quick lines and one whose answer takes 20 s; then the stream stalls in a read that
+    // only the end of the test lets return.
+    mock_fixture f(mock_setup{.scenario = R"({"rules": [
+        {"candidate_id": "^slow", "steps": [{"status": 201, "delay_ms": 20000, "times": 0}]}]})"});
+    auto gate = std::make_shared<read_gate>();
+    auto in = std::make_shared<stalling_stream>(
+        note_line("c-1") + note_line("c-2") + note_line("c-3") + note_line("slow-4"), gate);
+    // An import that waited for the read would end only through this.
+    watchdog guard(std::chrono::seconds(30), [gate] { gate->open(); });
+
+    using clock = std::chrono::steady_clock;
+    const auto grace = std::chrono::milliseconds(300);
+    std::ostringstream out;
+    std::optional<import_summary> summary;
+    std::optional<clock::time_point> stopped_at;
+    std::optional<clock::time_point> ended_at;
+    bool read_blocked_at_end = false;
+    bool stream_held_at_end = false;
+    {
+        asio::io_context io;
+        client c(io, f.client_opts());
+        import_options opts;
+        opts.concurrency = 4;
+        opts.cancel_grace = grace;
+        opts.progress_interval = std::chrono::milliseconds(10);
+
+        // Stopped once the quick lines have their results, the slow one is in flight and the
+        // reader waits in a read of the stream.
+        asio::cancellation_signal stop;
+        opts.on_progress = [&](const import_summary& s) {
+            if (stopped_at || s.done != 3 || s.in_flight != 1 || !gate->waiting())
+                return;
+            stopped_at = clock::now();
+            asio::post(io, [&] { stop.emit(asio::cancellation_type::terminal); });
+        };
+        asio::co_spawn(
+            io,
+            run_import(c, std::move(in), out, opts),
+            asio::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr e, import_summary s) {
+                BOOST_TEST(!e);
+                summary = s;
+                ended_at = clock::now();
+                read_blocked_at_end = gate->waiting();
+                stream_held_at_end = !gate->destroyed();
+            }));
+        io.run();
+
+        // The client and the io_context go here, the reader still in its read: it must touch
+        // neither (the sanitizer builds would see it).
+    }
+    guard.dismiss();
+
+    BOOST_TEST_REQUIRE(!guard.fired(), "the import waited for the blocked read");
+    BOOST_TEST_REQUIRE(stopped_at.has_value());
+    BOOST_TEST_REQUIRE(summary.has_value());
+    BOOST_TEST(read_blocked_at_end, "the read had returned before the import completed");
+    BOOST_TEST(stream_held_at_end);
+
+    // The stop ended it within the grace and a margin, though the reader sat in a read.
+    const auto took = *ended_at - *stopped_at;
+    BOOST_TEST(took < grace + std::chrono::seconds(5),
+               std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+
+    // Every line taken has one result; the slow one may exist, so it is unknown.
+    BOOST_TEST(!summary->finished);
+    BOOST_TEST(summary->lines == 4u);
+    BOOST_TEST(summary->done == 4u);
+    BOOST_TEST(summary->created == 3u);
+    BOOST_TEST(summary->unknown == 1u);
+    const auto by_line = results_by_line(out.str());
+    BOOST_TEST(by_line.size() == 4u);
+    for (std::size_t line = 1; line <= 3; ++line)
+        BOOST_TEST(by_line.at(line).at("outcome") == "created");
+    BOOST_TEST(by_line.at(4).at("outcome") == "unknown");
+    BOOST_TEST(f.server.ledger().size() == 3u);
+
+    // Let go at last, the reader left behind ends its read and its share of the stream.
+    gate->open();
+    BOOST_TEST(gate->wait_destroyed(std::chrono::seconds(30)),
+               "the reader left behind never let go of the stream");
+}
+
+BOOST_AUTO_TEST_CASE(a_shared_stream_read_to_its_end_is_the_callers_again)
+{
+    // Read to its end, the stream's reader is joined: the caller's share is the last one.
+    mock_fixture f;
+    auto gate = std::make_shared<read_gate>();
+    gate->open();
+    auto in = std::make_shared<stalling_stream>(note_line("c-1") + note_line("c-2"), gate);
+    asio::io_context io;
+    client c(io, f.client_opts());
+    std::ostringstream out;
+    import_options opts;
+    opts.concurrency = 2;
+    const auto summary =
+        run_coroutine<import_summary>(io, [&] { return run_import(c, in, out, opts); });
+
+    BOOST_TEST(summary.finished);
+    BOOST_TEST(summary.created == 2u);
+    BOOST_TEST(in.use_count() == 1);
+    BOOST_TEST(!gate->destroyed());
+    BOOST_TEST(in->eof());
+}
+
+BOOST_AUTO_TEST_CASE(a_null_shared_stream_is_refused)
+{
+    mock_fixture f;
+    asio::io_context io;
+    client c(io, f.client_opts());
+    std::ostringstream out;
+    BOOST_CHECK_THROW(run_import(c, std::shared_ptr<std::istream>(), out, import_options{}),
+                      std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(a_pipe_gives_the_same_lines_as_a_stream)

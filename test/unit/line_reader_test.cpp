@@ -1,5 +1,5 @@
 // The importer's input machinery without the importer: the line splitter, the bounded queue
-// between the reader thread and the executor, and the descriptor reader's stop.
+// between the reader thread and the executor, the readers' stop, and a closed queue.
 #include <stackone/impl/internal/line_reader.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -7,11 +7,16 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <istream>
 #include <memory>
+#include <mutex>
+#include <streambuf>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fcntl.h>
@@ -21,6 +26,39 @@ using namespace stackone::detail;
 namespace asio = boost::asio;
 
 namespace {
+
+// Serves its text, then holds the next read until released, then ends: a read that blocks.
+class held_buffer : public std::streambuf
+{
+public:
+    explicit held_buffer(std::string text) : text_(std::move(text))
+    {
+        setg(text_.data(), text_.data(), text_.data() + text_.size());
+    }
+
+    void release()
+    {
+        {
+            std::lock_guard lock(mutex_);
+            released_ = true;
+        }
+        wake_.notify_all();
+    }
+
+protected:
+    int_type underflow() override
+    {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [this] { return released_; });
+        return traits_type::eof();
+    }
+
+private:
+    std::string text_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool released_ = false;
+};
 
 std::vector<input_line>
 split_in_pieces(const std::string& bytes, std::size_t piece, std::size_t max_line)
@@ -179,6 +217,37 @@ BOOST_AUTO_TEST_CASE(a_read_error_is_reported)
     BOOST_TEST(queue->error().find("cannot read input: ") == 0u, queue->error());
     queue->close();
     ::close(fd);
+}
+
+BOOST_AUTO_TEST_CASE(a_reader_ending_after_the_queue_closed_posts_nothing)
+{
+    asio::io_context io;
+    auto work = asio::make_work_guard(io);
+    asio::steady_timer wake(io, std::chrono::steady_clock::time_point::max());
+    auto queue = std::make_shared<line_queue>(10, 1 << 20);
+    queue->open(io.get_executor(), wake, false);
+    held_buffer buffer("a\n");
+    std::istream in(&buffer);
+    std::thread reader(read_stream, queue, std::ref(in), 100);
+
+    // The line comes; then the executor waits for more while the reader's next read blocks.
+    std::deque<input_line> taken;
+    while (taken.empty())
+    {
+        if (queue->take(taken) == line_queue::take_status::empty)
+            io.run_one();
+    }
+    BOOST_TEST(taken.front().text == "a");
+    BOOST_TEST((queue->take(taken) == line_queue::take_status::empty));
+
+    // The import is over before the read returns: the reader's end must not reach the
+    // executor (for a reader left running, it may be gone by then).
+    queue->stop();
+    queue->close();
+    buffer.release();
+    reader.join();
+    BOOST_TEST(queue->reader_finished());
+    BOOST_TEST(io.poll() == 0u, "the reader posted to the executor after close()");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

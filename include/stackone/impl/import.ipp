@@ -19,6 +19,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/throw_exception.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -32,6 +33,7 @@
 #include <list>
 #include <memory>
 #include <ostream>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 
@@ -659,6 +661,7 @@ struct import_run
     std::shared_ptr<line_queue> input =
         std::make_shared<line_queue>(input_queue_lines, input_queue_bytes);
     std::thread reader;
+    bool reader_may_outlive = false; // it owns a share of its input: it may be left running
     std::deque<input_line> taken;
     asio::steady_timer input_wake;
 
@@ -680,16 +683,19 @@ struct import_run
     import_run(const import_run&) = delete;
     import_run& operator=(const import_run&) = delete;
 
-    // Normally the reader was waited for already (run_import); this is for a frame destroyed
-    // unfinished, with its io_context.
+    // Normally the reader was waited for or left already (end_reader); this is for a frame
+    // destroyed unfinished, with its io_context: the reader must not post to it meanwhile.
     ~import_run()
     {
+        input->stop();
+        input->close();
         if (reader.joinable())
         {
-            input->stop();
-            reader.join();
+            if (reader_may_outlive)
+                reader.detach();
+            else
+                reader.join();
         }
-        input->close();
     }
 
     // No more lines are taken: the reader is told to stop, and workers waiting for a line end.
@@ -741,11 +747,18 @@ struct import_run
     }
 
     // Waits, on the executor, until the reader has finished, then joins it. Stopped first, it
-    // finishes at once: woken in poll(2), or between two reads of a stream (a read of a stream
-    // that blocks is waited for: see run_import).
+    // finishes at once: woken in poll(2), or between two reads of a stream. A read of a stream
+    // that blocks is waited for, unless the reader shares the stream: then it is left to
+    // finish on its own, and the queue is closed first, so it touches nothing of this import.
     asio::awaitable<void> end_reader()
     {
         input->stop();
+        if (reader_may_outlive && !input->reader_finished())
+        {
+            input->close();
+            reader.detach();
+            co_return;
+        }
         while (!input->reader_finished())
             co_await input_wake.async_wait(asio::as_tuple(asio::use_awaitable));
         reader.join();
@@ -894,21 +907,28 @@ inline asio::awaitable<void> import_worker(import_run& run, asio::cancellation_s
 
 namespace detail {
 
-// Starts the thread that reads the input into the queue, lines up to the given length.
-using reader_start = std::function<std::thread(std::shared_ptr<line_queue>, std::size_t)>;
+// How an import's input is read.
+struct input_reader
+{
+    // Starts the thread that reads the input into the queue, lines up to the given length.
+    std::function<std::thread(std::shared_ptr<line_queue>, std::size_t)> start;
+    bool wake_pipe = false;   // it waits in poll(2): a stop must write to the queue's pipe
+    bool may_outlive = false; // it owns a share of its input: a stop need not wait for it
+};
 
-// The import, whichever the input: @p start_reader starts the thread that reads it (with a
-// wake pipe for poll(2) when @p wake_pipe).
-inline asio::awaitable<import_summary> run_import_from(
-    client& c, std::ostream& out, import_options opts, bool wake_pipe, reader_start start_reader)
+// The import, whichever the input.
+inline asio::awaitable<import_summary>
+run_import_from(client& c, std::ostream& out, import_options opts, input_reader input)
 {
     auto ex = co_await asio::this_coro::executor;
     const std::size_t workers = std::clamp<std::size_t>(opts.concurrency, 1, 10000);
     import_run run(c, ex, out, std::move(opts));
 
     // The reader runs ahead of the workers, as far as the queue's bounds let it.
-    run.input->open(ex, run.input_wake, wake_pipe);
-    run.reader = start_reader(run.input, run.opts.max_line_bytes);
+    run.input->open(ex, run.input_wake, input.wake_pipe);
+    run.reader_may_outlive = input.may_outlive;
+    run.reader = input.start(run.input, run.opts.max_line_bytes);
+    input.start = nullptr; // with it goes its share of the input, if it has one
 
     // The caller's cancellation is noticed after each wake-up below (the timer wait is bound to
     // this coroutine's cancellation slot, so it wakes at once). Throwing is turned off: this
@@ -959,7 +979,7 @@ inline asio::awaitable<import_summary> run_import_from(
     }
 
     // Every result is written; the reader is done with the input before the caller gets it
-    // back.
+    // back, or, when it shares the input, it may be left in a read that blocks.
     co_await run.end_reader();
     run.summary.finished = run.input_done && !run.stopping;
     run.report();
@@ -971,19 +991,38 @@ inline asio::awaitable<import_summary> run_import_from(
 STACKONE_DECL boost::asio::awaitable<import_summary>
 run_import(client& c, std::istream& in, std::ostream& out, import_options opts)
 {
-    return detail::run_import_from(
-        c, out, std::move(opts), false, [&in](auto queue, std::size_t max_line) {
-            return std::thread(detail::read_stream, std::move(queue), std::ref(in), max_line);
-        });
+    detail::input_reader reader;
+    reader.start = [&in](auto queue, std::size_t max_line) {
+        return std::thread(detail::read_stream, std::move(queue), std::ref(in), max_line);
+    };
+    return detail::run_import_from(c, out, std::move(opts), std::move(reader));
+}
+
+STACKONE_DECL boost::asio::awaitable<import_summary>
+run_import(client& c, std::shared_ptr<std::istream> in, std::ostream& out, import_options opts)
+{
+    // Refused before anything starts: the reader would have nothing to read.
+    if (!in)
+        boost::throw_exception(std::invalid_argument("run_import: the input stream is null"));
+
+    // The thread gets its own share of the stream, so it may be left in a read that blocks.
+    detail::input_reader reader;
+    reader.may_outlive = true;
+    reader.start = [in = std::move(in)](auto queue, std::size_t max_line) {
+        return std::thread(detail::read_shared_stream, std::move(queue), in, max_line);
+    };
+    return detail::run_import_from(c, out, std::move(opts), std::move(reader));
 }
 
 STACKONE_DECL boost::asio::awaitable<import_summary>
 run_import(client& c, int input_fd, std::ostream& out, import_options opts)
 {
-    return detail::run_import_from(
-        c, out, std::move(opts), true, [input_fd](auto queue, std::size_t max_line) {
-            return std::thread(detail::read_descriptor, std::move(queue), input_fd, max_line);
-        });
+    detail::input_reader reader;
+    reader.wake_pipe = true;
+    reader.start = [input_fd](auto queue, std::size_t max_line) {
+        return std::thread(detail::read_descriptor, std::move(queue), input_fd, max_line);
+    };
+    return detail::run_import_from(c, out, std::move(opts), std::move(reader));
 }
 
 } // namespace stackone

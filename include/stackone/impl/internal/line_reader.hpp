@@ -226,7 +226,12 @@ public:
         }
     }
 
-    /// Executor only: no wake-up reaches the executor after this (the import is over).
+    /**
+     * Executor only, when the import is over: the reader is abandoned. Under the lock, as
+     * every wake-up is posted, the executor is forgotten: from here on the reader posts
+     * nothing and no queued wake-up touches the timer, so a reader left running (detached, in
+     * a read that blocks) touches nothing of the import's, even once its io_context is gone.
+     */
     void close()
     {
         std::lock_guard lock(mutex_);
@@ -282,8 +287,9 @@ public:
 private:
     bool full() const { return lines_.size() >= max_lines_ || bytes_ >= max_bytes_; }
 
-    // Called with the lock held. Posts one wake-up when the executor waits for lines; the
-    // handler cancels the executor's timer, unless close() came first.
+    // Called with the lock held. Posts one wake-up when the executor waits for lines, unless
+    // the queue was closed (the import is over: its executor may be gone); the handler cancels
+    // the executor's timer, unless close() came first.
     void wake_executor(std::unique_lock<std::mutex>&)
     {
         if (!executor_waits_ || !ex_)
@@ -369,11 +375,13 @@ inline void read_descriptor(std::shared_ptr<line_queue> queue, int fd, std::size
  * The reader of a std::istream, on its own thread. What the stream has buffered is taken
  * without blocking (readsome); only when it has nothing does a get() wait, and the lines read
  * so far are queued before it, so none waits behind a stalled source. A stop is seen between
- * reads; a get() that blocks holds the reader until it returns.
+ * reads; a get() that blocks holds the reader until it returns, since a std::istream read
+ * cannot be interrupted.
  *
- * TODO(#6): a std::istream read cannot be interrupted, and the import waits for this thread
- * (the stream is the caller's: a thread left behind could use it after the import). An
- * overload taking shared ownership of the stream could complete without waiting.
+ * The import either waits for this thread (the caller's `std::istream&`: a thread left behind
+ * could use the stream after the caller destroyed it) or, when the reader shares ownership of
+ * the stream (read_shared_stream), leaves it to finish a blocked read on its own once the
+ * queue is closed: it then touches only the queue and the stream, both shared.
  */
 inline void read_stream(std::shared_ptr<line_queue> queue, std::istream& in, std::size_t max_line)
 {
@@ -415,6 +423,18 @@ inline void read_stream(std::shared_ptr<line_queue> queue, std::istream& in, std
         error = std::string("cannot read input: ") + e.what();
     }
     queue->finish(std::move(error));
+}
+
+/**
+ * read_stream() over a stream the reader owns a share of: the import may leave it running,
+ * detached, once stopped. The stream goes when the last owner lets go of it, which may be
+ * here, on the reader's thread.
+ */
+inline void read_shared_stream(std::shared_ptr<line_queue> queue,
+                               std::shared_ptr<std::istream> in,
+                               std::size_t max_line)
+{
+    read_stream(std::move(queue), *in, max_line);
 }
 
 } // namespace stackone::detail
