@@ -39,8 +39,9 @@ struct create_result
 
     /// The whole response body. Its values live in one arena that belongs to the body (a
     /// shared memory resource: copies made with the same storage share it, and it is freed
-    /// with the last of them); the arena does not reuse memory, so edit a copy made with
-    /// your own storage, not `raw` itself.
+    /// with the last of them). Copying it is safe from any number of threads, but the arena
+    /// never reuses memory: to edit the body, or to keep many copies, copy it into your own
+    /// storage (`boost::json::object copy(result.raw, {})`).
     boost::json::object raw;
 
     /// True when the server answered `Preference-Applied: heartbeat`.

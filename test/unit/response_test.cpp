@@ -6,6 +6,8 @@
 
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 using namespace stackone;
 using namespace stackone::detail;
@@ -302,6 +304,32 @@ BOOST_AUTO_TEST_CASE(reader_keeps_the_first_of_each_header_it_uses)
     BOOST_TEST(parts.retry_after.empty());
     BOOST_TEST(!parts.heartbeat_applied());
     BOOST_TEST(next.keep_alive());
+}
+
+BOOST_AUTO_TEST_CASE(a_result_body_can_be_copied_from_several_threads)
+{
+    // raw lives in the body's own arena, and Boost.JSON copies allocate from the source's:
+    // copies made at once on several threads must each be whole.
+    create_result result;
+    const response_view view{201, false, created_json, 0};
+    BOOST_TEST_REQUIRE(!classify_response(view, result));
+    const create_result& shared = result;
+    std::vector<int> bad(4, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+    {
+        threads.emplace_back([&shared, &bad, t] {
+            for (int i = 0; i < 2000; ++i)
+            {
+                const boost::json::object copy = shared.raw; // same storage: the arena
+                if (copy != shared.raw || copy.at("data").at("id") != "n-1")
+                    ++bad[t];
+            }
+        });
+    }
+    for (auto& th : threads)
+        th.join();
+    BOOST_TEST(bad == std::vector<int>(4, 0), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(body_limit_counts_json_only)

@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -194,6 +195,11 @@ private:
  * typical CreateResult, then a monotonic resource for bigger bodies. One allocation (the
  * shared resource itself) instead of one per member and string; the body's values keep it
  * alive through their storage_ptr, and it is freed with the last of them.
+ *
+ * Every allocation takes a lock (uncontended while parsing): Boost.JSON copies allocate from
+ * the source's resource, so copies of a const result made on several threads at once also
+ * allocate here. (The arena cannot be told when the parse ends: make_shared_resource wraps it,
+ * and the storage_ptr points at the wrapper.)
  */
 class body_arena final : public boost::json::memory_resource
 {
@@ -205,6 +211,7 @@ public:
 private:
     void* do_allocate(std::size_t n, std::size_t align) override
     {
+        std::lock_guard lock(mutex_);
         void* p = buffer_ + used_;
         std::size_t space = sizeof(buffer_) - used_;
         if (std::align(align, n, p, space))
@@ -224,6 +231,7 @@ private:
 
     alignas(std::max_align_t) unsigned char buffer_[1024];
     std::size_t used_ = 0;
+    std::mutex mutex_;
     boost::json::monotonic_resource overflow_;
 };
 

@@ -89,6 +89,13 @@ struct pool_waiter
 class client_impl : public std::enable_shared_from_this<client_impl>
 {
 public:
+    // The SSL_CTX outlives the client while a close_notify sent at shutdown still runs (each
+    // SSL holds a reference): its session callback must not find this object any more.
+    ~client_impl()
+    {
+        SSL_CTX_set_ex_data(tls_context_.native_handle(), session_ex_index(), nullptr);
+    }
+
     client_impl(asio::any_io_executor ex, client_options opts, origin o)
         : executor_(ex),
           // A strand only when the client may be used from several threads: on a
@@ -119,14 +126,20 @@ public:
         return stats_;
     }
 
+    // Never throws: a log sink that fails must not break the pool's bookkeeping mid-step.
     template <class... Parts>
-    void log(log_level level, const Parts&... parts) const
+    void log(log_level level, const Parts&... parts) const noexcept
     {
         if (!opts_.log.enabled(level))
             return;
-        std::string text;
-        (text.append(parts), ...);
-        opts_.log.sink(level, text);
+        try
+        {
+            std::string text;
+            (text.append(parts), ...);
+            opts_.log.sink(level, text);
+        }
+        catch (...)
+        {}
     }
 
     double random_unit(const retry_options& r)
@@ -257,6 +270,14 @@ private:
 
     void configure_tls();
     void enable_session_resumption();
+
+    // Our own ex_data slot of the SSL_CTX, pointing back at the client: Asio keeps its verify
+    // callback in the context's app data.
+    static int session_ex_index()
+    {
+        static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+        return index;
+    }
     asio::awaitable<bool> sleep_until(call_state& st, steady_clock::time_point until);
     steady_clock::time_point attempt_start(const call_state& st, int attempt);
     void
@@ -380,14 +401,14 @@ inline void client_impl::configure_tls()
 // while a response is read) to this callback, on the strand.
 inline void client_impl::enable_session_resumption()
 {
-    // Our own ex_data slot: Asio keeps its verify callback in the context's app data.
-    static const int self_index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
     SSL_CTX* ctx = tls_context_.native_handle();
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-    SSL_CTX_set_ex_data(ctx, self_index, this);
+    SSL_CTX_set_ex_data(ctx, session_ex_index(), this);
     SSL_CTX_sess_set_new_cb(ctx, [](SSL* ssl, SSL_SESSION* session) -> int {
-        auto* self =
-            static_cast<client_impl*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), self_index));
+        auto* self = static_cast<client_impl*>(
+            SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), session_ex_index()));
+        if (!self)
+            return 0; // the client is gone (a close_notify still running): OpenSSL frees it
         self->tls_session_.reset(session);
         self->open_session_gate();
         return 1; // the session is ours now
@@ -578,21 +599,27 @@ client_impl::connect(call_state& st, steady_clock::time_point deadline)
             else
             {
                 // Another connection's full handshake is under way: wait for its session.
+                // Bounded by the handshake timeout, or by the connect timeout without one.
+                const auto bound = opts_.pool.handshake_timeout.count() > 0
+                                       ? opts_.pool.handshake_timeout
+                                       : opts_.pool.connect_timeout;
                 asio::steady_timer gate(
-                    io_ex_,
-                    std::min(deadline_from(steady_clock::now(), opts_.pool.handshake_timeout),
-                             deadline));
+                    io_ex_, std::min(deadline_from(steady_clock::now(), bound), deadline));
+                struct unregister
+                {
+                    std::vector<asio::steady_timer*>& list;
+                    asio::steady_timer* timer;
+                    ~unregister() { std::erase(list, timer); }
+                } registration{session_waiters_, &gate};
                 session_waiters_.push_back(&gate);
                 st.active = nullptr;
                 st.sleeping = &gate;
                 co_await gate.async_wait(tuple_awaitable);
                 st.sleeping = nullptr;
                 st.active = c.get();
-                std::erase(session_waiters_, &gate);
+                // A shutdown opens the gate too: the call goes on within its grace.
                 if (st.cancelled)
                     co_return fail(errc::cancelled, "cancelled");
-                if (shutting_down_)
-                    co_return fail(errc::shutting_down, "shutting down");
                 if (steady_clock::now() >= deadline)
                     co_return fail(errc::deadline_exceeded, "waiting for a TLS session");
             }
@@ -851,6 +878,8 @@ client_impl::run_attempt(call_state& st,
     error_code outcome = classify_response(view, st.result);
 
     const bool reusable = parser->keep_alive() && !parser->need_eof() && conn->buffer.size() == 0;
+    if (parts.json.capacity() > 64 * 1024)
+        std::string().swap(parts.json); // a large body's buffer is not kept with the connection
     release(std::move(conn), reusable);
 
     co_return attempt_result{outcome, std::move(retry_after), applied || heartbeat_bytes > 0};

@@ -159,10 +159,9 @@ public:
         wake_ = &wake;
         if (pipe)
         {
-            if (::pipe(wake_pipe_) != 0)
-                throw std::system_error(errno, std::generic_category(), "pipe");
-            for (int fd : wake_pipe_)
-                ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+            // Close-on-exec from the start: another thread's fork and exec cannot inherit it.
+            if (::pipe2(wake_pipe_, O_CLOEXEC) != 0)
+                throw std::system_error(errno, std::generic_category(), "pipe2");
             ::fcntl(wake_pipe_[1], F_SETFL, O_NONBLOCK);
         }
     }
