@@ -71,6 +71,22 @@ split_in_pieces(const std::string& bytes, std::size_t piece, std::size_t max_lin
     return lines;
 }
 
+// A timer that only a queue's wake-up ends, as the import's is.
+asio::steady_timer idle_timer(asio::io_context& io)
+{
+    return asio::steady_timer(io, std::chrono::steady_clock::time_point::max());
+}
+
+// A queue of at most @p lines lines (and 1 MiB) that wakes @p wake; with @p pipe, its wake pipe
+// too (for the descriptor reader).
+std::shared_ptr<line_queue>
+open_queue(asio::io_context& io, asio::steady_timer& wake, std::size_t lines, bool pipe)
+{
+    auto queue = std::make_shared<line_queue>(lines, 1 << 20);
+    queue->open(io.get_executor(), wake, pipe);
+    return queue;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(input_lines)
@@ -110,9 +126,8 @@ BOOST_AUTO_TEST_CASE(the_queue_holds_at_most_its_bound_and_the_reader_waits)
 {
     asio::io_context io;
     auto work = asio::make_work_guard(io);
-    asio::steady_timer wake(io, std::chrono::steady_clock::time_point::max());
-    auto queue = std::make_shared<line_queue>(3, 1 << 20);
-    queue->open(io.get_executor(), wake, false);
+    asio::steady_timer wake = idle_timer(io);
+    auto queue = open_queue(io, wake, 3, false);
 
     bool pushed = false; // Boost.Test checks stay on the test's thread
     std::thread reader([queue, &pushed] {
@@ -156,11 +171,10 @@ BOOST_AUTO_TEST_CASE(a_stop_ends_a_reader_waiting_for_room_or_for_a_silent_pipe)
 {
     asio::io_context io;
     auto work = asio::make_work_guard(io);
-    asio::steady_timer wake(io, std::chrono::steady_clock::time_point::max());
+    asio::steady_timer wake = idle_timer(io);
 
     // Waiting for room: the queue holds one line, the reader has two.
-    auto full = std::make_shared<line_queue>(1, 1 << 20);
-    full->open(io.get_executor(), wake, false);
+    auto full = open_queue(io, wake, 1, false);
     bool pushed_all = true;
     std::thread pusher([full, &pushed_all] {
         std::vector<input_line> batch(2);
@@ -172,8 +186,7 @@ BOOST_AUTO_TEST_CASE(a_stop_ends_a_reader_waiting_for_room_or_for_a_silent_pipe)
     int fds[2];
     BOOST_TEST_REQUIRE(::pipe(fds) == 0);
     BOOST_TEST_REQUIRE(::write(fds[1], "a\nb", 3) == 3);
-    auto silent = std::make_shared<line_queue>(100, 1 << 20);
-    silent->open(io.get_executor(), wake, true);
+    auto silent = open_queue(io, wake, 100, true);
     std::thread reader(read_descriptor, silent, fds[0], 100);
 
     // The first line arrives; "b" is held until its '\n', which never comes.
@@ -205,9 +218,8 @@ BOOST_AUTO_TEST_CASE(a_stop_ends_a_reader_waiting_for_room_or_for_a_silent_pipe)
 BOOST_AUTO_TEST_CASE(a_read_error_is_reported)
 {
     asio::io_context io;
-    asio::steady_timer wake(io, std::chrono::steady_clock::time_point::max());
-    auto queue = std::make_shared<line_queue>(10, 1 << 20);
-    queue->open(io.get_executor(), wake, true);
+    asio::steady_timer wake = idle_timer(io);
+    auto queue = open_queue(io, wake, 10, true);
 
     // A directory: poll(2) says readable, read(2) fails with EISDIR.
     const int fd = ::open("/", O_RDONLY | O_CLOEXEC);
@@ -223,9 +235,8 @@ BOOST_AUTO_TEST_CASE(a_reader_ending_after_the_queue_closed_posts_nothing)
 {
     asio::io_context io;
     auto work = asio::make_work_guard(io);
-    asio::steady_timer wake(io, std::chrono::steady_clock::time_point::max());
-    auto queue = std::make_shared<line_queue>(10, 1 << 20);
-    queue->open(io.get_executor(), wake, false);
+    asio::steady_timer wake = idle_timer(io);
+    auto queue = open_queue(io, wake, 10, false);
     held_buffer buffer("a\n");
     std::istream in(&buffer);
     std::thread reader(read_stream, queue, std::ref(in), 100);

@@ -236,7 +236,8 @@ BOOST_AUTO_TEST_CASE(heartbeats_are_skipped_and_counted_in_chunked_bodies)
 BOOST_AUTO_TEST_CASE(json_split_at_every_byte_position_parses)
 {
     // Two chunks, split at every position of a body with multi-byte UTF-8 characters.
-    const std::string body = R"({"statusCode":201,"message":"Grüße 日本 😀","data":{"id":"n"}})";
+    const std::string body = R"({"statusCode":201,"message":"Grüße 日本 😀",)"
+                             R"("data":{"id":"n"}})";
     for (std::size_t cut = 0; cut <= body.size(); ++cut)
     {
         std::string wire = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n\n\n";

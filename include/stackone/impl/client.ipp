@@ -322,12 +322,20 @@ private:
     // The first handshake is done but its session has not come yet (TLS 1.3 sends it after
     // the handshake): the others wait about one more handshake time for it, not for the
     // first response, which a slow provider may take long to send.
+    // The longest a connection waits for another's session: the handshake timeout, or the
+    // connect timeout without one.
+    std::chrono::milliseconds session_wait_limit() const
+    {
+        return opts_.pool.handshake_timeout.count() > 0 ? opts_.pool.handshake_timeout
+                                                        : opts_.pool.connect_timeout;
+    }
+
     void bound_session_wait(steady_clock::duration handshake_time)
     {
         steady_clock::duration grace =
             std::max<steady_clock::duration>(handshake_time, std::chrono::milliseconds(20));
-        if (opts_.pool.handshake_timeout.count() > 0)
-            grace = std::min<steady_clock::duration>(grace, opts_.pool.handshake_timeout);
+        if (const auto limit = session_wait_limit(); limit.count() > 0)
+            grace = std::min<steady_clock::duration>(grace, limit);
         if (!session_gate_timer_)
             session_gate_timer_.emplace(io_ex_);
         session_gate_timer_->expires_after(grace);
@@ -599,12 +607,9 @@ client_impl::connect(call_state& st, steady_clock::time_point deadline)
             else
             {
                 // Another connection's full handshake is under way: wait for its session.
-                // Bounded by the handshake timeout, or by the connect timeout without one.
-                const auto bound = opts_.pool.handshake_timeout.count() > 0
-                                       ? opts_.pool.handshake_timeout
-                                       : opts_.pool.connect_timeout;
                 asio::steady_timer gate(
-                    io_ex_, std::min(deadline_from(steady_clock::now(), bound), deadline));
+                    io_ex_,
+                    std::min(deadline_from(steady_clock::now(), session_wait_limit()), deadline));
                 struct unregister
                 {
                     std::vector<asio::steady_timer*>& list;

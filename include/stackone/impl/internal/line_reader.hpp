@@ -322,52 +322,73 @@ private:
  * that feeds it stalls, so it can always be joined. The descriptor's flags are left alone: a
  * descriptor in non-blocking mode (EAGAIN) works too.
  */
-inline void read_descriptor(std::shared_ptr<line_queue> queue, int fd, std::size_t max_line)
+// What a reader works with: the splitter, the batch it fills, its read buffer, and the error it
+// stopped on ("" at the end of the input or on a stop).
+struct reader_state
+{
+    explicit reader_state(std::size_t max_line) : split(max_line) {}
+
+    line_splitter split;
+    std::vector<input_line> batch;
+    std::vector<char> buffer = std::vector<char>(64 * 1024);
+    std::string error;
+};
+
+/**
+ * Runs a reader to its end: @p step reads once, feeds the splitter and pushes the batch, and
+ * returns false when the reader is done (with `error` set when it failed). An exception (only
+ * allocation failure, or a stream with exceptions() set) is a read error. The queue then
+ * learns that the reader finished, and why.
+ */
+template <class Step>
+void run_reader(line_queue& queue, std::size_t max_line, Step step)
 {
     std::string error;
     try
     {
-        line_splitter split(max_line);
-        std::vector<input_line> batch;
-        std::vector<char> buffer(64 * 1024);
-        for (;;)
-        {
-            ::pollfd fds[2] = {{fd, POLLIN, 0}, {queue->wake_fd(), POLLIN, 0}};
-            if (::poll(fds, 2, -1) < 0)
-            {
-                if (errno == EINTR)
-                    continue;
-                error = std::string("cannot wait for input: ") + std::strerror(errno);
-                break;
-            }
-            if (fds[1].revents != 0 || queue->stopped())
-                break;
-            if (fds[0].revents == 0)
-                continue;
-
-            // poll(2) said so: this read does not block (on a pipe, a socket or a terminal).
-            const auto n = ::read(fd, buffer.data(), buffer.size());
-            if (n < 0)
-            {
-                if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-                    continue;
-                error = std::string("cannot read input: ") + std::strerror(errno);
-                break;
-            }
-            if (n == 0)
-                split.finish(batch);
-            else
-                split.feed(buffer.data(), static_cast<std::size_t>(n), batch);
-            if (!queue->push(batch) || n == 0)
-                break;
-        }
+        reader_state r(max_line);
+        while (step(r))
+        {}
+        error = std::move(r.error);
     }
     catch (const std::exception& e)
     {
-        // Only allocation failure: reported like a read error, and the import stops.
         error = std::string("cannot read input: ") + e.what();
     }
-    queue->finish(std::move(error));
+    queue.finish(std::move(error));
+}
+
+inline void read_descriptor(std::shared_ptr<line_queue> queue, int fd, std::size_t max_line)
+{
+    run_reader(*queue, max_line, [&](reader_state& r) {
+        ::pollfd fds[2] = {{fd, POLLIN, 0}, {queue->wake_fd(), POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0)
+        {
+            if (errno == EINTR)
+                return true;
+            r.error = std::string("cannot wait for input: ") + std::strerror(errno);
+            return false;
+        }
+        if (fds[1].revents != 0 || queue->stopped())
+            return false;
+        if (fds[0].revents == 0)
+            return true;
+
+        // poll(2) said so: this read does not block (on a pipe, a socket or a terminal).
+        const auto n = ::read(fd, r.buffer.data(), r.buffer.size());
+        if (n < 0)
+        {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+                return true;
+            r.error = std::string("cannot read input: ") + std::strerror(errno);
+            return false;
+        }
+        if (n == 0)
+            r.split.finish(r.batch);
+        else
+            r.split.feed(r.buffer.data(), static_cast<std::size_t>(n), r.batch);
+        return queue->push(r.batch) && n != 0;
+    });
 }
 
 /**
@@ -384,44 +405,27 @@ inline void read_descriptor(std::shared_ptr<line_queue> queue, int fd, std::size
  */
 inline void read_stream(std::shared_ptr<line_queue> queue, std::istream& in, std::size_t max_line)
 {
-    std::string error;
-    try
-    {
-        line_splitter split(max_line);
-        std::vector<input_line> batch;
-        std::vector<char> buffer(64 * 1024);
-        for (;;)
+    run_reader(*queue, max_line, [&](reader_state& r) {
+        if (queue->stopped())
+            return false;
+        const auto n = in.readsome(r.buffer.data(), static_cast<std::streamsize>(r.buffer.size()));
+        if (n > 0)
         {
-            if (queue->stopped())
-                break;
-            const auto n = in.readsome(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-            if (n > 0)
-            {
-                split.feed(buffer.data(), static_cast<std::size_t>(n), batch);
-                if (!queue->push(batch))
-                    break;
-                continue;
-            }
-            char ch = 0;
-            if (!in.get(ch))
-            {
-                if (in.bad())
-                    error = "cannot read input";
-                split.finish(batch);
-                queue->push(batch);
-                break;
-            }
-            split.feed(&ch, 1, batch);
-            if (!queue->push(batch))
-                break;
+            r.split.feed(r.buffer.data(), static_cast<std::size_t>(n), r.batch);
+            return queue->push(r.batch);
         }
-    }
-    catch (const std::exception& e)
-    {
-        // A stream that throws (exceptions() set) or allocation failure.
-        error = std::string("cannot read input: ") + e.what();
-    }
-    queue->finish(std::move(error));
+        char ch = 0;
+        if (!in.get(ch))
+        {
+            if (in.bad())
+                r.error = "cannot read input";
+            r.split.finish(r.batch);
+            queue->push(r.batch);
+            return false;
+        }
+        r.split.feed(&ch, 1, r.batch);
+        return queue->push(r.batch);
+    });
 }
 
 /**
