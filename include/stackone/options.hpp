@@ -53,10 +53,10 @@ struct pool_options
 
     /// While no TLS session exists to resume, only one new connection does a full handshake;
     /// the others opened meanwhile wait (at most `handshake_timeout`, or `connect_timeout`
-    /// when that is 0) for its session and resume it. A cold pool then costs one full handshake, not one per connection. The wait
-    /// ends early when that connection fails, when about one handshake time has passed after
-    /// its handshake without a session (TLS 1.3 sends it just after), or when it completes a
-    /// request without one; from then on connections no longer wait.
+    /// when that is 0) for its session and resume it. A cold pool then costs one full handshake,
+    /// not one per connection. The wait ends early when that connection fails, when about one
+    /// handshake time has passed after its handshake without a session (TLS 1.3 sends it just
+    /// after), or when it completes a request without one; from then on connections no longer wait.
     bool share_first_session = true;
 };
 
