@@ -22,12 +22,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/intrusive/list.hpp>
 
 #include <openssl/ssl.h>
@@ -201,7 +200,8 @@ public:
                 io_ex_,
                 [conn = std::move(c)]() -> asio::awaitable<void> {
                     conn->tcp().expires_after(std::chrono::seconds(1));
-                    co_await conn->tls().async_shutdown(tuple_awaitable);
+                    conn->close_notify();
+                    co_await write_all(*conn, asio::buffer(conn->tls_out));
                     conn->close();
                 },
                 asio::detached);
@@ -285,6 +285,12 @@ private:
     std::unique_ptr<connection> take_usable_idle();
     asio::awaitable<acquired> acquire(call_state& st, steady_clock::time_point deadline);
     asio::awaitable<acquired> connect(call_state& st, steady_clock::time_point deadline);
+
+    // The TLS handshake on a connected socket, bounded by its timer.
+    asio::awaitable<error_code> tls_handshake(connection& c);
+
+    // Writes @p b, without an asynchronous operation when the socket takes it at once.
+    static asio::awaitable<error_code> write_all(connection& c, asio::const_buffer b);
     void release(std::unique_ptr<connection> c, bool reusable);
     bool still_usable(connection& c, steady_clock::time_point now, std::uint64_t& counter_hint);
     asio::awaitable<attempt_result> run_attempt(call_state& st,
@@ -592,12 +598,21 @@ client_impl::connect(call_state& st, steady_clock::time_point deadline)
 
     if (c->is_tls())
     {
-        SSL* ssl = c->tls().native_handle();
+        SSL* ssl = c->ssl();
         // SNI carries host names only, never IP literals (RFC 6066).
         if (!origin_.host_is_ip)
             SSL_set_tlsext_host_name(ssl, origin_.host.c_str());
+        // The certificate must name the host: a DNS name (a wildcard only as a whole
+        // left-most label) or, for an IP literal, an IP address entry.
         if (!opts_.tls.insecure_skip_verify)
-            c->tls().set_verify_callback(asio::ssl::host_name_verification(origin_.host));
+        {
+            const int set = origin_.host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+                                                                               origin_.host.c_str())
+                                               : SSL_set1_host(ssl, origin_.host.c_str());
+            if (set != 1)
+                co_return fail(errc::tls_handshake_failed, "cannot check the host name");
+            SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        }
         if (!tls_session_ && !session_gate_open_ && opts_.pool.share_first_session)
         {
             if (!session_pioneer_)
@@ -635,8 +650,7 @@ client_impl::connect(call_state& st, steady_clock::time_point deadline)
         const auto handshake_start = steady_clock::now();
         c->tcp().expires_at(
             std::min(deadline_from(handshake_start, opts_.pool.handshake_timeout), deadline));
-        auto [hec] =
-            co_await c->tls().async_handshake(asio::ssl::stream_base::client, tuple_awaitable);
+        const error_code hec = co_await tls_handshake(*c);
         if (st.cancelled)
             co_return fail(errc::cancelled, "cancelled");
         if (hec == beast::error::timeout)
@@ -665,6 +679,40 @@ client_impl::connect(call_state& st, steady_clock::time_point deadline)
     });
     log(log_level::debug, "pool: opened a connection to ", origin_.host_header);
     co_return acquired{{}, {}, std::move(c), false};
+}
+
+inline asio::awaitable<error_code> client_impl::write_all(connection& c, asio::const_buffer b)
+{
+    error_code ec;
+    const auto sent = c.write_now(b, ec);
+    if (ec || sent == b.size())
+        co_return ec;
+    auto [wec, n] = co_await asio::async_write(c.tcp(), b + sent, tuple_awaitable);
+    co_return wec;
+}
+
+inline asio::awaitable<error_code> client_impl::tls_handshake(connection& c)
+{
+    for (;;)
+    {
+        error_code ec;
+        const auto step = c.handshake(ec);
+        // A failed handshake may have an alert to send; its error is the one reported.
+        error_code wec;
+        if (!c.tls_out.empty())
+        {
+            wec = co_await write_all(c, asio::buffer(c.tls_out));
+            c.tls_out.clear();
+        }
+        if (step == tls_step::failed)
+            co_return ec;
+        if (wec || step == tls_step::done)
+            co_return wec;
+        auto [rec, n] = co_await c.tcp().async_read_some(
+            c.tls_in.prepare(connection::tls_read_size), tuple_awaitable);
+        if ((rec = c.tls_input_arrived(n, rec)))
+            co_return rec;
+    }
 }
 
 // Gives a connection (or, with nullptr, a slot) back to the pool: to the first waiter if there
@@ -779,10 +827,24 @@ client_impl::run_attempt(call_state& st,
         got.reused ? " on a reused connection" : " on a new connection");
     diag.may_have_been_processed = true;
     st.attempt_sent = true;
-    conn->tcp().expires_at(io_deadline);
-    auto stream = conn->as_stream();
-    auto [wec, written] =
-        co_await asio::async_write(stream, asio::buffer(st.call.request), tuple_awaitable);
+    // The request is written at once when the socket takes it (the usual case); only the
+    // rest, if any, waits in an asynchronous write. For TLS, what OpenSSL had queued (a
+    // reply to a key update, say) goes first.
+    error_code wec;
+    asio::const_buffer out = asio::buffer(st.call.request);
+    if (conn->is_tls() && conn->encrypt(out, wec) == tls_step::done)
+        out = asio::buffer(conn->tls_out);
+    if (!wec)
+    {
+        const auto sent = conn->write_now(out, wec);
+        if (!wec && sent < out.size())
+        {
+            conn->tcp().expires_at(io_deadline);
+            auto [ec, n] = co_await asio::async_write(conn->tcp(), out + sent, tuple_awaitable);
+            wec = ec;
+        }
+    }
+    conn->tls_out.clear();
     if (wec)
     {
         st.active = nullptr;
@@ -811,28 +873,76 @@ client_impl::run_attempt(call_state& st,
     };
     new_parser();
 
-    error_code rec;
-    while (!parser->is_done())
-    {
+    // Every socket read re-arms the idle timer.
+    auto arm_idle_timer = [&] {
         conn->tcp().expires_at(std::min(deadline_from(steady_clock::now(), gap), io_deadline));
-        auto [ec, n] =
-            co_await http::async_read_some(stream, conn->buffer, *parser, tuple_awaitable);
-        if (ec == asio::ssl::error::stream_truncated && parser->need_eof())
+    };
+    error_code rec;
+    for (;;)
+    {
+        // Parse what is buffered: bytes just read, or left over from a 1xx response.
+        if (conn->buffer.size() > 0)
+        {
+            const auto used = parser->put(conn->buffer.data(), rec);
+            conn->buffer.consume(used);
+            if (rec == http::error::need_more)
+                rec = {};
+            else if (rec)
+                break;
+            else if (parser->is_done())
+            {
+                // An interim 1xx response re-armed the timer like any byte; the real one
+                // follows.
+                if (parts.status / 100 != 1 || parts.status == 101)
+                    break;
+                new_parser();
+                continue;
+            }
+            else if (conn->buffer.size() > 0)
+                continue;
+        }
+
+        const auto space = conn->buffer.prepare(
+            std::clamp<std::size_t>(conn->buffer.capacity() - conn->buffer.size(), 512, 65536));
+        std::size_t n = 0;
+        if (!conn->is_tls())
+        {
+            arm_idle_timer();
+            auto [ec, k] = co_await conn->tcp().async_read_some(space, tuple_awaitable);
+            rec = ec;
+            n = k;
+        }
+        else
+        {
+            // Decrypt what has arrived; read the socket only when OpenSSL needs more.
+            while (!conn->tls_input_ready() || conn->decrypt(space, n, rec) == tls_step::want_input)
+            {
+                arm_idle_timer();
+                auto [ec, k] = co_await conn->tcp().async_read_some(
+                    conn->tls_in.prepare(connection::tls_read_size), tuple_awaitable);
+                if ((rec = conn->tls_input_arrived(k, ec)))
+                    break;
+            }
+        }
+        conn->buffer.commit(n);
+        if (rec == asio::error::eof)
+        {
+            // The stream ended: a close-delimited body is complete, anything else is cut.
+            rec = {};
+            if (parser->got_some())
+                parser->put_eof(rec);
+            else
+                rec = http::error::end_of_stream;
+        }
+        else if (rec == asio::ssl::error::stream_truncated && parser->need_eof())
         {
             // A close-delimited body ended by a TCP close without close_notify: the JSON
             // parse below tells a complete body from a cut one.
-            error_code eof_ec;
-            parser->put_eof(eof_ec);
-            ec = eof_ec;
+            rec = {};
+            parser->put_eof(rec);
         }
-        if (ec)
-        {
-            rec = ec;
+        if (rec || parser->is_done())
             break;
-        }
-        // An interim 1xx response re-armed the timer like any byte; the real one follows.
-        if (parser->is_done() && parts.status / 100 == 1 && parts.status != 101)
-            new_parser();
     }
 
     st.active = nullptr;
@@ -882,7 +992,8 @@ client_impl::run_attempt(call_state& st,
     response_view view{parts.status, applied, parts.json, heartbeat_bytes};
     error_code outcome = classify_response(view, st.result);
 
-    const bool reusable = parser->keep_alive() && !parser->need_eof() && conn->buffer.size() == 0;
+    const bool reusable = parser->keep_alive() && !parser->need_eof() && conn->buffer.size() == 0 &&
+                          conn->tls_in.size() == 0;
     if (parts.json.capacity() > 64 * 1024)
         std::string().swap(parts.json); // a large body's buffer is not kept with the connection
     release(std::move(conn), reusable);
