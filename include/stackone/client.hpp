@@ -6,7 +6,6 @@
 
 #include <stackone/config.hpp>
 #include <stackone/create_result.hpp>
-#include <stackone/detail/prepared_call.hpp>
 #include <stackone/error.hpp>
 #include <stackone/note.hpp>
 #include <stackone/options.hpp>
@@ -50,13 +49,20 @@ struct pool_stats
 namespace detail {
 using create_handler = boost::asio::any_completion_handler<void(error_code, create_result)>;
 
-STACKONE_DECL prepared_call prepare_call(const client_impl& impl,
-                                         std::string_view candidate_id,
-                                         const note& n,
-                                         const call_options& opts);
+class client_impl;
+
+// A call validated and encoded up front, owned by its state in the client; moving the
+// handle moves one pointer.
+struct call_state;
+using call_handle = std::shared_ptr<call_state>;
+
+STACKONE_DECL call_handle prepare_call(const client_impl& impl,
+                                       std::string_view candidate_id,
+                                       const note& n,
+                                       const call_options& opts);
 
 STACKONE_DECL void
-start_call(std::shared_ptr<client_impl> impl, prepared_call call, create_handler handler);
+start_call(std::shared_ptr<client_impl> impl, call_handle call, create_handler handler);
 
 using shutdown_handler = boost::asio::any_completion_handler<void(error_code)>;
 
@@ -140,7 +146,7 @@ public:
                                      CompletionToken&& token = CompletionToken())
     {
         return boost::asio::async_initiate<CompletionToken, void(error_code, create_result)>(
-            [](auto handler, std::shared_ptr<detail::client_impl> impl, detail::prepared_call c) {
+            [](auto handler, std::shared_ptr<detail::client_impl> impl, detail::call_handle c) {
                 detail::start_call(std::move(impl), std::move(c), std::move(handler));
             },
             token,

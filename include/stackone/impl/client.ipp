@@ -6,6 +6,7 @@
 
 #include <stackone/client.hpp>
 #include <stackone/detail/json_number.hpp>
+#include <stackone/detail/prepared_call.hpp>
 #include <stackone/detail/request.hpp>
 #include <stackone/detail/response.hpp>
 #include <stackone/detail/retry.hpp>
@@ -59,12 +60,11 @@ inline steady_clock::time_point deadline_from(steady_clock::time_point now,
 struct call_state
     : boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>
 {
-    call_state(prepared_call c, create_handler h) : call(std::move(c)), handler(std::move(h)) {}
-
     prepared_call call;
     // Boost 1.81's any_completion_handler move assignment recurses forever (it copies from an
-    // lvalue): the handler is only ever move-constructed.
-    create_handler handler;
+    // lvalue): the handler is only ever move-constructed, here by emplace().
+    std::optional<create_handler> handler;
+    bool has_handler() const noexcept { return handler && *handler; }
     create_result result;
 
     bool cancelled = false;
@@ -1209,23 +1209,26 @@ inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> s
     if (drain_timer_ && active_calls_.empty())
         drain_timer_->cancel();
 
-    auto handler = std::move(st->handler);
-    auto result = std::move(st->result);
-    auto handler_ex = asio::get_associated_executor(handler, io_ex_);
-    asio::dispatch(handler_ex,
-                   [handler = std::move(handler), final_ec, result = std::move(result)]() mutable {
-                       std::move(handler)(final_ec, std::move(result));
-                   });
+    // The result stays in the call state until the handler takes it: each move of a
+    // create_result moves a dozen strings and JSON values.
+    auto handler_ex = asio::get_associated_executor(*st->handler, io_ex_);
+    asio::dispatch(handler_ex, [st, final_ec]() mutable {
+        auto handler = std::move(*st->handler);
+        std::move(handler)(final_ec, std::move(st->result));
+    });
 }
 
 } // namespace detail
 
-STACKONE_DECL detail::prepared_call detail::prepare_call(const client_impl& impl,
-                                                         std::string_view candidate_id,
-                                                         const note& n,
-                                                         const call_options& opts)
+namespace detail {
+
+// Validates the arguments and renders the request into @p call (call.ec when refused).
+inline void fill_call(prepared_call& call,
+                      const client_impl& impl,
+                      std::string_view candidate_id,
+                      const note& n,
+                      const call_options& opts)
 {
-    prepared_call call;
     const client_options& copts = impl.options();
     call.candidate_id = std::string(candidate_id);
 
@@ -1233,24 +1236,24 @@ STACKONE_DECL detail::prepared_call detail::prepare_call(const client_impl& impl
     if (!is_valid_candidate_id(candidate_id))
     {
         call.ec = errc::invalid_candidate_id;
-        return call;
+        return;
     }
     const std::string& account = opts.account_id.empty() ? copts.account_id : opts.account_id;
     if (account.empty())
     {
         call.ec = errc::missing_account_id;
-        return call;
+        return;
     }
     if (!is_valid_header_value(account))
     {
         call.ec = errc::invalid_header_value;
         call.detail = "x-account-id";
-        return call;
+        return;
     }
     if (copts.api_key.empty())
     {
         call.ec = errc::missing_api_key;
-        return call;
+        return;
     }
 
     // Boost.JSON would write an infinite or NaN double as `Infinity` or `NaN`: no JSON parser
@@ -1259,7 +1262,7 @@ STACKONE_DECL detail::prepared_call detail::prepare_call(const client_impl& impl
     {
         call.ec = errc::non_finite_number;
         call.detail = std::move(*at);
-        return call;
+        return;
     }
 
     call.account_id = account;
@@ -1280,22 +1283,33 @@ STACKONE_DECL detail::prepared_call detail::prepare_call(const client_impl& impl
                                   body);
     if (body.capacity() > 64 * 1024)
         std::string().swap(body); // a large note's buffer is not kept
-    return call;
+}
+
+} // namespace detail
+
+STACKONE_DECL detail::call_handle detail::prepare_call(const client_impl& impl,
+                                                       std::string_view candidate_id,
+                                                       const note& n,
+                                                       const call_options& opts)
+{
+    auto st = std::make_shared<call_state>();
+    fill_call(st->call, impl, candidate_id, n, opts);
+    return st;
 }
 
 STACKONE_DECL void
-detail::start_call(std::shared_ptr<client_impl> impl, prepared_call call, create_handler handler)
+detail::start_call(std::shared_ptr<client_impl> impl, call_handle st, create_handler handler)
 {
     // Refused arguments complete at once, through the handler's executor, never inline.
-    if (call.ec)
+    if (st->call.ec)
     {
         auto handler_ex = asio::get_associated_executor(handler, impl->executor());
         create_result result;
-        result.diag.detail = std::move(call.detail);
+        result.diag.detail = std::move(st->call.detail);
         asio::post(impl->io_executor(),
                    [handler_ex,
                     handler = std::move(handler),
-                    ec = call.ec,
+                    ec = st->call.ec,
                     r = std::move(result)]() mutable {
                        asio::dispatch(
                            handler_ex,
@@ -1307,7 +1321,7 @@ detail::start_call(std::shared_ptr<client_impl> impl, prepared_call call, create
     }
 
     auto slot = asio::get_associated_cancellation_slot(handler);
-    auto st = std::make_shared<call_state>(std::move(call), std::move(handler));
+    st->handler.emplace(std::move(handler));
 
     // Cancellation may be emitted from any thread: it is carried over to the strand.
     if (slot.is_connected())
@@ -1317,7 +1331,7 @@ detail::start_call(std::shared_ptr<client_impl> impl, prepared_call call, create
             if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none)
                 return;
             asio::post(impl->io_executor(), [impl, weak] {
-                if (auto s = weak.lock(); s && s->handler)
+                if (auto s = weak.lock(); s && s->has_handler())
                     impl->cancel(*s);
             });
         });
@@ -1325,9 +1339,9 @@ detail::start_call(std::shared_ptr<client_impl> impl, prepared_call call, create
 
     asio::co_spawn(impl->io_executor(), impl->run_call(st), [impl, st](std::exception_ptr ep) {
         // Only a bug can throw out of run_call; the caller still gets an answer.
-        if (ep && st->handler)
+        if (ep && st->has_handler())
         {
-            auto h = std::move(st->handler);
+            auto h = std::move(*st->handler);
             auto ex = asio::get_associated_executor(h, impl->io_executor());
             asio::dispatch(ex, [h = std::move(h)]() mutable {
                 std::move(h)(errc::internal_error, create_result{});
