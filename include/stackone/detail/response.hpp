@@ -24,9 +24,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <thread>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace stackone::detail {
 
