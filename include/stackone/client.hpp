@@ -51,10 +51,33 @@ using create_handler = boost::asio::any_completion_handler<void(error_code, crea
 
 class client_impl;
 
-// A call validated and encoded up front, owned by its state in the client; moving the
-// handle moves one pointer.
 struct call_state;
-using call_handle = std::shared_ptr<call_state>;
+
+// A call validated and encoded up front (prepare_call), owned by its state in the client.
+// Moving the handle moves one pointer. A copy is a call of its own with the same request: a
+// deferred operation launched twice makes two calls, as it would with the arguments held by
+// value.
+class call_handle
+{
+public:
+    explicit call_handle(std::shared_ptr<call_state> state) noexcept : state_(std::move(state)) {}
+    call_handle(call_handle&&) noexcept = default;
+    call_handle& operator=(call_handle&&) noexcept = default;
+    call_handle(const call_handle& other) : state_(copy_of(other)) {}
+    call_handle& operator=(const call_handle& other)
+    {
+        state_ = copy_of(other);
+        return *this;
+    }
+    ~call_handle() = default;
+
+    std::shared_ptr<call_state> release() && noexcept { return std::move(state_); }
+
+private:
+    STACKONE_DECL static std::shared_ptr<call_state> copy_of(const call_handle& other);
+
+    std::shared_ptr<call_state> state_;
+};
 
 STACKONE_DECL call_handle prepare_call(const client_impl& impl,
                                        std::string_view candidate_id,

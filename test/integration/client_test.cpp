@@ -441,4 +441,27 @@ BOOST_AUTO_TEST_CASE(use_future_works_from_another_thread)
     runner.join();
 }
 
+// The default token, deferred, holds the prepared call; launching the operation twice makes
+// two calls, each with its own result, as with any Asio operation whose arguments it copies.
+BOOST_AUTO_TEST_CASE(a_deferred_operation_launched_twice_makes_two_calls)
+{
+    mock_fixture f;
+    asio::io_context io;
+    client c(io, f.client_opts());
+    auto op = c.async_create_candidate_note("cand-twice", note::from_text("twice"));
+    std::vector<std::pair<error_code, create_result>> done;
+    auto record = [&](error_code ec, create_result r) { done.emplace_back(ec, std::move(r)); };
+    op(record);
+    op(record);
+    io.run();
+    BOOST_TEST_REQUIRE(done.size() == 2u);
+    BOOST_TEST(!done[0].first);
+    BOOST_TEST(!done[1].first);
+    BOOST_TEST(done[0].second.diag.attempts == 1);
+    BOOST_TEST(done[1].second.diag.attempts == 1);
+    BOOST_TEST(done[0].second.id.value() != done[1].second.id.value());
+    BOOST_TEST(f.server.get_stats().requests == 2u);
+    BOOST_TEST(f.server.ledger().size() == 2u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

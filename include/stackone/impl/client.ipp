@@ -32,6 +32,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <deque>
@@ -392,6 +393,7 @@ inline void client_impl::configure_tls()
                              asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
                              asio::ssl::context::no_compression);
     SSL_CTX_set_min_proto_version(tls_context_.native_handle(), TLS1_2_VERSION);
+    SSL_CTX_set_options(tls_context_.native_handle(), SSL_OP_NO_RENEGOTIATION);
 
     if (opts_.tls.insecure_skip_verify)
     {
@@ -832,8 +834,15 @@ client_impl::run_attempt(call_state& st,
     // reply to a key update, say) goes first.
     error_code wec;
     asio::const_buffer out = asio::buffer(st.call.request);
-    if (conn->is_tls() && conn->encrypt(out, wec) == tls_step::done)
-        out = asio::buffer(conn->tls_out);
+    if (conn->is_tls())
+    {
+        // Anything but a whole encryption fails the attempt: the request bytes are never
+        // written as they are on a TLS connection.
+        if (conn->encrypt(out, wec) == tls_step::done)
+            out = asio::buffer(conn->tls_out);
+        else if (!wec)
+            wec = asio::ssl::error::unexpected_result;
+    }
     if (!wec)
     {
         const auto sent = conn->write_now(out, wec);
@@ -845,6 +854,8 @@ client_impl::run_attempt(call_state& st,
         }
     }
     conn->tls_out.clear();
+    if (conn->tls_out.capacity() > 64 * 1024)
+        std::string().swap(conn->tls_out); // a large request's buffer is not kept
     if (wec)
     {
         st.active = nullptr;
@@ -918,6 +929,15 @@ client_impl::run_attempt(call_state& st,
             while (!conn->tls_input_ready() || conn->decrypt(space, n, rec) == tls_step::want_input)
             {
                 arm_idle_timer();
+                // What OpenSSL wants sent while it reads (a TLS 1.3 key update's reply, an
+                // alert) goes out before the socket is read.
+                if (!conn->tls_out.empty())
+                {
+                    rec = co_await write_all(*conn, asio::buffer(conn->tls_out));
+                    conn->tls_out.clear();
+                    if (rec)
+                        break;
+                }
                 auto [ec, k] = co_await conn->tcp().async_read_some(
                     conn->tls_in.prepare(connection::tls_read_size), tuple_awaitable);
                 if ((rec = conn->tls_input_arrived(k, ec)))
@@ -993,7 +1013,7 @@ client_impl::run_attempt(call_state& st,
     error_code outcome = classify_response(view, st.result);
 
     const bool reusable = parser->keep_alive() && !parser->need_eof() && conn->buffer.size() == 0 &&
-                          conn->tls_in.size() == 0;
+                          (!conn->is_tls() || !conn->tls_input_ready());
     if (parts.json.capacity() > 64 * 1024)
         std::string().swap(parts.json); // a large body's buffer is not kept with the connection
     release(std::move(conn), reusable);
@@ -1211,9 +1231,9 @@ inline asio::awaitable<void> client_impl::run_call(std::shared_ptr<call_state> s
 
     // The result stays in the call state until the handler takes it: each move of a
     // create_result moves a dozen strings and JSON values.
+    // The handler leaves the state here, on the strand: a late cancellation looks at it.
     auto handler_ex = asio::get_associated_executor(*st->handler, io_ex_);
-    asio::dispatch(handler_ex, [st, final_ec]() mutable {
-        auto handler = std::move(*st->handler);
+    asio::dispatch(handler_ex, [handler = std::move(*st->handler), st, final_ec]() mutable {
         std::move(handler)(final_ec, std::move(st->result));
     });
 }
@@ -1294,12 +1314,28 @@ STACKONE_DECL detail::call_handle detail::prepare_call(const client_impl& impl,
 {
     auto st = std::make_shared<call_state>();
     fill_call(st->call, impl, candidate_id, n, opts);
+    return call_handle(std::move(st));
+}
+
+STACKONE_DECL std::shared_ptr<detail::call_state>
+detail::call_handle::copy_of(const call_handle& other)
+{
+    if (!other.state_)
+        return nullptr;
+    auto st = std::make_shared<call_state>();
+    st->call = other.state_->call;
     return st;
 }
 
 STACKONE_DECL void
-detail::start_call(std::shared_ptr<client_impl> impl, call_handle st, create_handler handler)
+detail::start_call(std::shared_ptr<client_impl> impl, call_handle call, create_handler handler)
 {
+    auto st = std::move(call).release();
+    if (!st) // a moved-from handle: nothing to send
+    {
+        st = std::make_shared<call_state>();
+        st->call.ec = errc::internal_error;
+    }
     // Refused arguments complete at once, through the handler's executor, never inline.
     if (st->call.ec)
     {

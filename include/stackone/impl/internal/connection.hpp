@@ -21,6 +21,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -229,7 +230,9 @@ private:
         {
             const auto e = ERR_peek_error();
             // The socket ended without close_notify: a truncation, as asio::ssl reports it.
-            if (tls_in_eof_ && (e == 0 || ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING))
+            const bool unexpected_eof = ERR_GET_LIB(e) == ERR_LIB_SSL &&
+                                        ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+            if (tls_in_eof_ && (e == 0 || unexpected_eof))
             {
                 ERR_clear_error();
                 ec = asio::ssl::error::stream_truncated;
