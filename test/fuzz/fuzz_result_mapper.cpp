@@ -10,6 +10,7 @@
 #include "check.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -66,7 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto* code = parsed.get_object().if_contains("statusCode");
         if (res.status != status_line)
             check(code && code->is_number() && code->to_number<double>() == res.status);
-        check(res.raw == parsed.get_object());
+        // Compared as text: Boost.JSON 1.81 reads `0e4024` as NaN, which equals nothing.
+        check(json::serialize(res.raw) == json::serialize(parsed.get_object()));
     }
     else
     {
