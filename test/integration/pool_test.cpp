@@ -26,7 +26,8 @@ namespace {
 const char* const pool_scenario = R"({"rules": [
     {"candidate_id": "^slow-", "steps": [{"status": 201, "delay_ms": 200, "times": 0}]},
     {"candidate_id": "^bye-", "steps": [{"status": 201, "headers": {"Connection": "close"},
-                                        "times": 0}]}
+                                        "times": 0}]},
+    {"candidate_id": "^rekey-", "steps": [{"status": 201, "key_update": true, "times": 0}]}
 ]})";
 
 } // namespace
@@ -194,6 +195,26 @@ pool_stats open_cold_pool(mock_fixture& f, std::size_t n, bool share_first_sessi
 }
 
 } // namespace
+
+// TLS 1.3: the server updates its keys before each answer and asks for the client's. The
+// client's key update must reach the server before its next request on the connection, or the
+// server cannot read that request.
+BOOST_AUTO_TEST_CASE(key_updates_from_the_server_keep_the_tls_connection_usable)
+{
+    mock_fixture f(mock_setup{.tls = true, .scenario = pool_scenario});
+    asio::io_context io;
+    client c(io, f.client_opts());
+    for (int i = 0; i < 4; ++i)
+    {
+        const auto out = create(io, c, "rekey-" + std::to_string(i));
+        BOOST_TEST(!out.ec, out.ec.message() << ": " << out.result.diag.detail);
+        BOOST_TEST(out.result.id.has_value());
+    }
+    BOOST_TEST(c.stats().connections_opened == 1u);
+    BOOST_TEST(c.stats().connections_reused == 3u);
+    BOOST_TEST(f.server.get_stats().connections_accepted == 1u);
+    BOOST_TEST(f.server.ledger().size() == 4u);
+}
 
 BOOST_AUTO_TEST_CASE(a_cold_tls_pool_does_one_full_handshake)
 {

@@ -39,6 +39,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -493,6 +494,7 @@ struct step
     bool close_mid_body = false;
     bool close_after_response = false; // close without announcing it (no `Connection: close`)
     bool close_notify = false;         // the closes above end TLS properly
+    bool key_update = false;           // TLS 1.3: a key update asking for the client's first
     std::optional<bool> creates;       // absent: a 2xx status creates the note
 
     // `raw`: bytes written verbatim instead of an answer, then `raw_then` (see raw_step_*).
@@ -1022,6 +1024,10 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
         {
             s->close_notify = boolean_at(value, at);
         }
+        else if (key == "key_update")
+        {
+            s->key_update = boolean_at(value, at);
+        }
         else if (key == "creates")
         {
             s->creates = boolean_at(value, at);
@@ -1038,7 +1044,7 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
                            "provider_errors, fields, body, delay_ms, action, times, heartbeats, "
                            "framing, mix_heartbeats, chunk_size, stall_after_heartbeats, "
                            "close_after_heartbeats, close_mid_body, close_after_response, "
-                           "close_notify, creates, raw, raw_then, raw_repeat, "
+                           "close_notify, key_update, creates, raw, raw_then, raw_repeat, "
                            "raw_repeat_interval_ms)");
         }
     }
@@ -2179,6 +2185,14 @@ private:
             }
         }
 
+        // TLS 1.3: a key update that asks for the client's goes out ahead of the answer (a
+        // plain connection has none to send).
+        if constexpr (is_tls)
+        {
+            if (s.key_update &&
+                SSL_key_update(stream_.native_handle(), SSL_KEY_UPDATE_REQUESTED) != 1)
+                ERR_clear_error(); // not TLS 1.3: nothing is sent
+        }
         start_head(line, s.headers);
         if (s.heartbeats && (s.heartbeats->force || prefers_heartbeat_))
         {

@@ -820,6 +820,24 @@ client_impl::run_attempt(call_state& st,
     st.attempt_reused = got.reused;
     ++conn->requests;
 
+    // For TLS the request is encrypted first, after what OpenSSL had queued (an alert, a key
+    // update's reply). Anything but a whole encryption fails the attempt with nothing sent:
+    // the request bytes are never written as they are on a TLS connection.
+    error_code wec;
+    asio::const_buffer out = asio::buffer(st.call.request);
+    if (conn->is_tls())
+    {
+        if (conn->encrypt(out, wec) != tls_step::done)
+        {
+            st.active = nullptr;
+            release(std::move(conn), false);
+            const error_code why = wec ? wec : error_code(asio::ssl::error::unexpected_result);
+            diag.detail = "TLS: " + why.message();
+            co_return attempt_result{errc::connection_closed, {}, false};
+        }
+        out = asio::buffer(conn->tls_out);
+    }
+
     // From the first written byte on, the server may act on the request.
     log(log_level::debug,
         "attempt ",
@@ -830,28 +848,13 @@ client_impl::run_attempt(call_state& st,
     diag.may_have_been_processed = true;
     st.attempt_sent = true;
     // The request is written at once when the socket takes it (the usual case); only the
-    // rest, if any, waits in an asynchronous write. For TLS, what OpenSSL had queued (a
-    // reply to a key update, say) goes first.
-    error_code wec;
-    asio::const_buffer out = asio::buffer(st.call.request);
-    if (conn->is_tls())
+    // rest, if any, waits in an asynchronous write.
+    const auto sent = conn->write_now(out, wec);
+    if (!wec && sent < out.size())
     {
-        // Anything but a whole encryption fails the attempt: the request bytes are never
-        // written as they are on a TLS connection.
-        if (conn->encrypt(out, wec) == tls_step::done)
-            out = asio::buffer(conn->tls_out);
-        else if (!wec)
-            wec = asio::ssl::error::unexpected_result;
-    }
-    if (!wec)
-    {
-        const auto sent = conn->write_now(out, wec);
-        if (!wec && sent < out.size())
-        {
-            conn->tcp().expires_at(io_deadline);
-            auto [ec, n] = co_await asio::async_write(conn->tcp(), out + sent, tuple_awaitable);
-            wec = ec;
-        }
+        conn->tcp().expires_at(io_deadline);
+        auto [ec, n] = co_await asio::async_write(conn->tcp(), out + sent, tuple_awaitable);
+        wec = ec;
     }
     conn->tls_out.clear();
     if (conn->tls_out.capacity() > 64 * 1024)
@@ -918,6 +921,11 @@ client_impl::run_attempt(call_state& st,
         std::size_t n = 0;
         if (!conn->is_tls())
         {
+            if (st.cancelled) // a cancellation that came between two reads
+            {
+                rec = asio::error::operation_aborted;
+                break;
+            }
             arm_idle_timer();
             auto [ec, k] = co_await conn->tcp().async_read_some(space, tuple_awaitable);
             rec = ec;
@@ -928,9 +936,15 @@ client_impl::run_attempt(call_state& st,
             // Decrypt what has arrived; read the socket only when OpenSSL needs more.
             while (!conn->tls_input_ready() || conn->decrypt(space, n, rec) == tls_step::want_input)
             {
+                if (st.cancelled)
+                {
+                    rec = asio::error::operation_aborted;
+                    break;
+                }
                 arm_idle_timer();
-                // What OpenSSL wants sent while it reads (a TLS 1.3 key update's reply, an
-                // alert) goes out before the socket is read.
+                // What OpenSSL wants sent while it reads (a warning alert, such as the refusal
+                // of a TLS 1.2 renegotiation) goes out before the socket is read. (OpenSSL
+                // sends the reply to a TLS 1.3 key update with the next write.)
                 if (!conn->tls_out.empty())
                 {
                     rec = co_await write_all(*conn, asio::buffer(conn->tls_out));
@@ -968,6 +982,12 @@ client_impl::run_attempt(call_state& st,
     st.active = nullptr;
     if (rec)
     {
+        // A fatal alert OpenSSL queued goes out if the socket takes it now; nothing waits.
+        if (conn->is_tls() && !conn->tls_out.empty())
+        {
+            error_code ignored;
+            conn->write_now(asio::buffer(conn->tls_out), ignored);
+        }
         // What arrived before the failure still tells whether heartbeats were flowing.
         st.result.heartbeat_bytes = parts.heartbeat_bytes;
         if (parser->is_header_done())
