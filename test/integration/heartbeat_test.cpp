@@ -43,6 +43,9 @@ const char* const heartbeat_scenario = R"({"rules": [
         "heartbeats": {"count": 2, "interval_ms": 0}, "close_mid_body": true}]},
     {"candidate_id": "^gone-", "steps": [{"status_line": 200, "status": 201, "times": 0,
         "heartbeats": {"count": 5, "interval_ms": 0}, "close_after_heartbeats": 2}]},
+    {"candidate_id": "^rekey-", "steps": [{"status_line": 200, "status": 201, "times": 0,
+        "heartbeats": {"count": 1, "interval_ms": 0}, "stall_after_heartbeats": 1,
+        "stall_key_updates_ms": 100}]},
     {"candidate_id": "^endless-", "steps": [{"status_line": 200, "status": 201, "times": 0,
         "heartbeats": {"count": 100000, "interval_ms": 0, "bytes": "\n\n\n\n\n\n\n\n"}}]}
 ]})";
@@ -100,6 +103,23 @@ BOOST_DATA_TEST_CASE(silence_longer_than_the_gap_is_a_heartbeat_timeout,
     BOOST_TEST((out.took >= 2000ms),
                "took " << std::chrono::duration_cast<std::chrono::milliseconds>(out.took).count());
     BOOST_TEST((out.took < 8s));
+}
+
+BOOST_AUTO_TEST_CASE(tls_records_without_response_bytes_do_not_rearm_the_gap)
+{
+    // After one heartbeat the server sends only TLS 1.3 key updates, five per gap: no byte of
+    // the response, so the gap runs out long before the deadline.
+    mock_fixture f(mock_setup{.tls = true, .scenario = heartbeat_scenario});
+    asio::io_context io;
+    auto opts = heartbeat_opts(f);
+    opts.heartbeat_gap = 500ms;
+    client c(io, opts);
+    call_options call;
+    call.deadline = 5s;
+    const auto out = create(io, c, "rekey-1", note::from_text("slow provider"), call);
+    BOOST_TEST(out.ec == make_error_code(errc::heartbeat_timeout), out.ec.message());
+    BOOST_TEST(out.result.heartbeat_bytes == 1u);
+    BOOST_TEST(out.result.diag.may_have_been_processed);
 }
 
 BOOST_DATA_TEST_CASE(overall_deadline_is_not_rearmed_by_heartbeats, bdata::make({false, true}), tls)

@@ -495,7 +495,10 @@ struct step
     bool close_after_response = false; // close without announcing it (no `Connection: close`)
     bool close_notify = false;         // the closes above end TLS properly
     bool key_update = false;           // TLS 1.3: a key update asking for the client's first
-    std::optional<bool> creates;       // absent: a 2xx status creates the note
+    // TLS 1.3, with stall_after_heartbeats: while stalled, a key update (not asking for the
+    // client's) this often: TLS records that carry no HTTP byte. 0 = none.
+    std::chrono::milliseconds stall_key_updates{0};
+    std::optional<bool> creates; // absent: a 2xx status creates the note
 
     // `raw`: bytes written verbatim instead of an answer, then `raw_then` (see raw_step_*).
     std::optional<std::string> raw;
@@ -760,6 +763,10 @@ void check_response_fields(const step& s, const std::string& where)
     check_stop(s.stall_after_heartbeats, "stall_after_heartbeats");
     check_stop(s.close_after_heartbeats, "close_after_heartbeats");
 
+    if (s.stall_key_updates.count() > 0 && !s.stall_after_heartbeats)
+    {
+        scenario_error(where + ".stall_key_updates_ms", "needs stall_after_heartbeats");
+    }
     if (s.close_mid_body && !s.finishes())
     {
         scenario_error(where + ".close_mid_body",
@@ -1028,6 +1035,10 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
         {
             s->key_update = boolean_at(value, at);
         }
+        else if (key == "stall_key_updates_ms")
+        {
+            s->stall_key_updates = std::chrono::milliseconds(integer_in(value, at, 1, 60000));
+        }
         else if (key == "creates")
         {
             s->creates = boolean_at(value, at);
@@ -1044,8 +1055,8 @@ std::shared_ptr<const step> compile_step(const json::value& v, const std::string
                            "provider_errors, fields, body, delay_ms, action, times, heartbeats, "
                            "framing, mix_heartbeats, chunk_size, stall_after_heartbeats, "
                            "close_after_heartbeats, close_mid_body, close_after_response, "
-                           "close_notify, key_update, creates, raw, raw_then, raw_repeat, "
-                           "raw_repeat_interval_ms)");
+                           "close_notify, key_update, stall_key_updates_ms, creates, raw, "
+                           "raw_then, raw_repeat, raw_repeat_interval_ms)");
         }
     }
     check_response_fields(*s, where);
@@ -2258,6 +2269,14 @@ private:
 
         if (s.stall_after_heartbeats)
         {
+            if constexpr (is_tls)
+            {
+                if (s.stall_key_updates.count() > 0)
+                {
+                    co_await stall_with_key_updates(s.stall_key_updates);
+                    co_return false;
+                }
+            }
             co_await stall_until_closed();
             co_return false;
         }
@@ -2381,6 +2400,29 @@ private:
         {
             const auto result = co_await stream_.async_read_some(asio::buffer(sink), use_nothrow);
             if (std::get<0>(result))
+            {
+                break;
+            }
+        }
+        close_now();
+    }
+
+    /// Sends no HTTP byte more, but a TLS 1.3 key update (not asking for the client's) every
+    /// @p interval until the client goes or the server stops: traffic that is no heartbeat.
+    asio::awaitable<void> stall_with_key_updates(std::chrono::milliseconds interval)
+    {
+        while (co_await pause(interval))
+        {
+            // SSL_key_update only queues the message; a handshake step on the established
+            // session sends it.
+            if (SSL_key_update(stream_.native_handle(), SSL_KEY_UPDATE_NOT_REQUESTED) != 1)
+            {
+                ERR_clear_error(); // not TLS 1.3
+                break;
+            }
+            const auto [ec] =
+                co_await stream_.async_handshake(ssl::stream_base::server, use_nothrow);
+            if (ec)
             {
                 break;
             }

@@ -288,7 +288,7 @@ private:
     asio::awaitable<acquired> connect(call_state& st, steady_clock::time_point deadline);
 
     // The TLS handshake on a connected socket, bounded by its timer.
-    asio::awaitable<error_code> tls_handshake(connection& c);
+    asio::awaitable<error_code> tls_handshake(const call_state& st, connection& c);
 
     // Writes @p b, without an asynchronous operation when the socket takes it at once.
     static asio::awaitable<error_code> write_all(connection& c, asio::const_buffer b);
@@ -602,8 +602,11 @@ client_impl::connect(call_state& st, steady_clock::time_point deadline)
     {
         SSL* ssl = c->ssl();
         // SNI carries host names only, never IP literals (RFC 6066).
-        if (!origin_.host_is_ip)
-            SSL_set_tlsext_host_name(ssl, origin_.host.c_str());
+        if (!origin_.host_is_ip && SSL_set_tlsext_host_name(ssl, origin_.host.c_str()) != 1)
+        {
+            ERR_clear_error(); // nothing on this thread may read it as a later call's error
+            co_return fail(errc::tls_handshake_failed, "cannot set the TLS server name");
+        }
         // The certificate must name the host: a DNS name (a wildcard only as a whole
         // left-most label) or, for an IP literal, an IP address entry.
         if (!opts_.tls.insecure_skip_verify)
@@ -612,7 +615,10 @@ client_impl::connect(call_state& st, steady_clock::time_point deadline)
                                                                                origin_.host.c_str())
                                                : SSL_set1_host(ssl, origin_.host.c_str());
             if (set != 1)
+            {
+                ERR_clear_error();
                 co_return fail(errc::tls_handshake_failed, "cannot check the host name");
+            }
             SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
         }
         if (!tls_session_ && !session_gate_open_ && opts_.pool.share_first_session)
@@ -652,7 +658,7 @@ client_impl::connect(call_state& st, steady_clock::time_point deadline)
         const auto handshake_start = steady_clock::now();
         c->tcp().expires_at(
             std::min(deadline_from(handshake_start, opts_.pool.handshake_timeout), deadline));
-        const error_code hec = co_await tls_handshake(*c);
+        const error_code hec = co_await tls_handshake(st, *c);
         if (st.cancelled)
             co_return fail(errc::cancelled, "cancelled");
         if (hec == beast::error::timeout)
@@ -693,10 +699,13 @@ inline asio::awaitable<error_code> client_impl::write_all(connection& c, asio::c
     co_return wec;
 }
 
-inline asio::awaitable<error_code> client_impl::tls_handshake(connection& c)
+inline asio::awaitable<error_code> client_impl::tls_handshake(const call_state& st, connection& c)
 {
     for (;;)
     {
+        // A cancellation that came between two socket operations has nothing to cancel.
+        if (st.cancelled)
+            co_return asio::error::operation_aborted;
         error_code ec;
         const auto step = c.handshake(ec);
         // A failed handshake may have an alert to send; its error is the one reported.
@@ -887,7 +896,7 @@ client_impl::run_attempt(call_state& st,
     };
     new_parser();
 
-    // Every socket read re-arms the idle timer.
+    // Every read that brings response bytes re-arms the idle timer.
     auto arm_idle_timer = [&] {
         conn->tcp().expires_at(std::min(deadline_from(steady_clock::now(), gap), io_deadline));
     };
@@ -933,7 +942,10 @@ client_impl::run_attempt(call_state& st,
         }
         else
         {
-            // Decrypt what has arrived; read the socket only when OpenSSL needs more.
+            // Decrypt what has arrived; read the socket only when OpenSSL needs more. The idle
+            // timer is armed once per wait for response bytes: TLS records that carry none (a
+            // session ticket, a key update) must not keep a call alive the way heartbeats do.
+            bool armed = false;
             while (!conn->tls_input_ready() || conn->decrypt(space, n, rec) == tls_step::want_input)
             {
                 if (st.cancelled)
@@ -941,7 +953,11 @@ client_impl::run_attempt(call_state& st,
                     rec = asio::error::operation_aborted;
                     break;
                 }
-                arm_idle_timer();
+                if (!armed)
+                {
+                    arm_idle_timer();
+                    armed = true;
+                }
                 // What OpenSSL wants sent while it reads (a warning alert, such as the refusal
                 // of a TLS 1.2 renegotiation) goes out before the socket is read. (OpenSSL
                 // sends the reply to a TLS 1.3 key update with the next write.)

@@ -64,9 +64,13 @@ public:
         if (!tls_context)
             return;
         ssl_.reset(SSL_new(tls_context->native_handle()));
-        BIO* bio = ssl_ ? BIO_new(bio_method()) : nullptr;
+        BIO_METHOD* method = bio_method();
+        BIO* bio = ssl_ && method ? BIO_new(method) : nullptr;
         if (!bio)
-            throw boost::system::system_error(last_ssl_error(), "TLS session");
+        {
+            auto ec = last_ssl_error();
+            throw boost::system::system_error(ec ? ec : asio::error::no_memory, "TLS session");
+        }
         BIO_set_data(bio, this);
         BIO_set_init(bio, 1);
         SSL_set_bio(ssl_.get(), bio, bio); // one BIO both ways: the SSL owns it
@@ -111,13 +115,19 @@ public:
         return r == 1 ? tls_step::done : failure(r, ec);
     }
 
-    // Encrypts @p b into tls_out.
+    // Encrypts all of @p b into tls_out. (SSL_MODE_ENABLE_PARTIAL_WRITE is never set, so a
+    // success encrypted everything; the check keeps a cut request from being sent if it were.)
     tls_step encrypt(asio::const_buffer b, boost::system::error_code& ec) noexcept
     {
         clean_error_queue();
         std::size_t written = 0;
         const int r = SSL_write_ex(ssl_.get(), b.data(), b.size(), &written);
-        return r == 1 ? tls_step::done : failure(r, ec);
+        if (r != 1)
+            return failure(r, ec);
+        if (written == b.size())
+            return tls_step::done;
+        ec = asio::ssl::error::unexpected_result;
+        return tls_step::failed;
     }
 
     // Decrypts application data into @p b; @p n is set when done.
