@@ -608,6 +608,12 @@ void check_journal_args(const cli::import_args& args,
                         const std::string& results,
                         const std::string& journal)
 {
+    // A journal the user did not name is named after --output: say so, not "--journal".
+    const auto journal_error = [&](const std::string& what) {
+        return cli::usage_error(args.journal ? "--journal: '" + journal + "' " + what
+                                             : "journal '" + journal + "' (named after --output) " +
+                                                   what + ": choose another with --journal FILE");
+    };
     if (args.resume && args.overwrite)
     {
         throw cli::usage_error("--resume and --overwrite exclude each other: --resume appends "
@@ -622,12 +628,12 @@ void check_journal_args(const cli::import_args& args,
     {
         if (fs::is_directory(journal, ec))
         {
-            throw cli::usage_error("--journal: '" + journal + "' is a directory");
+            throw journal_error("is a directory");
         }
         if ((args.input != "-" && fs::equivalent(journal, args.input, ec)) ||
             (!results.empty() && fs::path(journal) == fs::path(results)))
         {
-            throw cli::usage_error("--journal: '" + journal + "' is the input or results file");
+            throw journal_error("is the input or results file");
         }
     }
     if (!args.resume)
@@ -671,7 +677,12 @@ open_journal(const cli::import_args& args, const std::string& path, const std::s
                                : stackone::import_journal::create(path, input_id, args.overwrite);
     if (!journal)
     {
-        throw cli::usage_error((args.resume ? "--resume: " : "--journal: ") + journal.error().what);
+        const char* who = args.resume ? "--resume: " : args.journal ? "--journal: " : "";
+        throw cli::usage_error(
+            who + journal.error().what +
+            (args.resume || args.journal
+                 ? ""
+                 : " (named after --output; choose another with --journal FILE)"));
     }
     return std::move(*journal);
 }
@@ -754,16 +765,19 @@ int run_import_command(const cli::common_args& common, const cli::import_args& a
         std::rethrow_exception(run.failure);
     }
 
-    // Results were flushed line by line; a failed write (disk full) is reported, not hidden.
+    // Results were flushed line by line; a failed write (a full disk, a closed pipe) stopped
+    // the import, and is reported, not hidden. Only a journal lets --resume continue it.
     output.stream().flush();
     bool results_written = static_cast<bool>(output.stream());
+    const std::string stopped =
+        journal ? "; the import stopped (--resume continues it)" : "; the import stopped";
     if (!results_written)
     {
-        out.message("error: could not write all results to " + output.label);
+        out.message("error: could not write all results to " + output.label + stopped);
     }
-    if (!run.value.error.empty())
+    else if (!run.value.error.empty())
     {
-        out.message("error: " + run.value.error + "; the import stopped (--resume continues it)");
+        out.message("error: " + run.value.error + stopped);
     }
 
     out.line(cli::format_summary(run.value, output.label, run.interrupted));
@@ -824,6 +838,10 @@ bool has_api_key_argument(int argc, char** argv)
 
 int main(int argc, char** argv)
 {
+    // A closed results pipe (`| head`) is a failed write that stops the import with a message,
+    // not a silent death. (The library's own sockets never raise SIGPIPE.)
+    std::signal(SIGPIPE, SIG_IGN);
+
     // stdout is used through std::cout only; unsyncing makes writing results faster.
     std::ios::sync_with_stdio(false);
 

@@ -114,7 +114,8 @@ struct import_summary
     std::size_t in_flight = 0;
     std::chrono::steady_clock::duration elapsed{};
     bool finished = false; ///< the input was read to its end and every call completed
-    /// Why the import stopped early on its own (a journal write failed); empty otherwise.
+    /// Why the import stopped early on its own (a journal or results write failed, the input
+    /// could not be read); empty otherwise.
     std::string error;
 
     /// True when every line was created.
@@ -288,7 +289,9 @@ struct import_options
  * Streams: at most `concurrency` lines are in flight and a bounded number (about a thousand
  * lines, or 1 MiB) read ahead, whatever the input size. Results are written in completion
  * order and flushed as they come. A malformed line gets a `rejected` result naming its line
- * number, and the import goes on. Blank lines are skipped without a result.
+ * number, and the import goes on. Blank lines are skipped without a result. Once a write to
+ * @p out fails, no more lines are taken (`summary.error` says why; the calls in flight
+ * finish, and with a journal their results are kept there for a resume).
  *
  * @p in is read on a thread of its own, which hands complete lines to the executor: while
  * the input stalls, calls in flight go on and their results are written. That thread is

@@ -340,6 +340,35 @@ def check_hostile_files(notes_bin, mock, workdir):
     check(mock.ledger_candidates().count("f-6") == 1, "no-newline file: f-6 not created once")
 
 
+def check_unwritable_results(notes_bin, mock, workdir):
+    """Results on stdout that cannot be written (a full disk, a closed pipe) stop the import
+    with a message and exit 1; lines after the first result are not sent."""
+    path = os.path.join(workdir, "unwritable.jsonl")
+    with open(path, "w") as f:
+        for i in range(200):
+            f.write('{"candidate_id": "w-%d", "body": "x"}\n' % i)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKONE_")}
+    env["STACKONE_API_KEY"] = API_KEY
+    args = [notes_bin, "import", path, "--base-url", mock.url, "--account-id", "acc-1",
+            "--output", "-", "--concurrency", "2"]
+    for kind in ("full disk", "closed pipe"):
+        before = mock.stats()["requests"]
+        if kind == "full disk":
+            stdout = open("/dev/full", "wb")
+        else:
+            read_end, write_end = os.pipe()
+            os.close(read_end)
+            stdout = os.fdopen(write_end, "wb")
+        with stdout:
+            p = subprocess.run(args, env=env, stdout=stdout, stderr=subprocess.PIPE, timeout=60)
+        err = p.stderr.decode("utf-8", "replace")
+        sent = mock.stats()["requests"] - before
+        check(p.returncode == 1, "%s: exit %d, want 1: %s" % (kind, p.returncode, err))
+        check("could not write all results to" in err and "--resume" not in err,
+              "%s: no clear message: %s" % (kind, err))
+        check(sent <= 2, "%s: %d lines sent after the results failed" % (kind, sent))
+
+
 def check_insecure(notes_bin, mock_bin, workdir):
     certs = os.environ.get("STACKONE_TEST_CERTS")
     if not certs or not os.path.exists(os.path.join(certs, "server.pem")):
@@ -479,6 +508,7 @@ def main():
                 "--max-retry-after", "0.5", "--log-level", "error", "--user-agent", "cli-test/1"])
             check(rc == 0 and mock.stats()["requests"] == 1, "control call: %d %s" % (rc, err))
             check_hostile_files(notes_bin, mock, workdir)
+            check_unwritable_results(notes_bin, mock, workdir)
         finally:
             mock.stop()
         check_stalled_input(notes_bin, mock_bin, workdir)

@@ -357,6 +357,36 @@ BOOST_AUTO_TEST_CASE(server_refusals_are_failed_and_not_in_the_ledger)
     BOOST_TEST(f.server.ledger().size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_results_stream_that_fails_stops_the_import)
+{
+    // An output that takes nothing, like a full disk or a closed pipe.
+    struct full_buffer : std::streambuf
+    {
+        int_type overflow(int_type) override { return traits_type::eof(); }
+        std::streamsize xsputn(const char*, std::streamsize) override { return 0; }
+    } full;
+    std::ostream out(&full);
+
+    mock_fixture f;
+    std::string input;
+    for (int i = 1; i <= 100; ++i)
+        input += note_line("c-" + std::to_string(i));
+    asio::io_context io;
+    client c(io, f.client_opts());
+    std::istringstream in(input);
+    import_options opts;
+    opts.concurrency = 2;
+    const auto summary =
+        run_coroutine<import_summary>(io, [&]() { return run_import(c, in, out, opts); });
+
+    // The lines taken before the first result was due were sent; no line after.
+    BOOST_TEST(summary.error == "cannot write results");
+    BOOST_TEST(!summary.finished);
+    BOOST_TEST(summary.lines <= 2u);
+    BOOST_TEST(summary.done == summary.lines);
+    BOOST_TEST(f.server.get_stats().requests == summary.lines);
+}
+
 BOOST_AUTO_TEST_CASE(empty_input_gives_no_results)
 {
     mock_fixture f;

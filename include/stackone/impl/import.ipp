@@ -706,8 +706,8 @@ struct import_run
         input_wake.cancel();
     }
 
-    // A journal write or the input failed: take no more lines (the calls in flight may still
-    // finish).
+    // A journal or results write or the input failed: take no more lines (the calls in flight may
+    // still finish).
     void fail(std::string why)
     {
         if (summary.error.empty())
@@ -781,6 +781,10 @@ struct import_run
         }
         out << json;
         out.flush();
+        // A results stream that fails (a full disk, a closed pipe) stops the import: lines
+        // sent from now on would have results nobody can read.
+        if (!out)
+            fail("cannot write results");
         ++summary.done;
         switch (r.outcome)
         {
