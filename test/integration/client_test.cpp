@@ -172,7 +172,69 @@ BOOST_AUTO_TEST_CASE(certificate_for_another_host_fails_and_the_server_sees_no_r
     client c(io, f.client_opts());
     const auto out = create(io, c, "cand-1");
     BOOST_TEST(out.ec == make_error_code(errc::tls_handshake_failed));
+    BOOST_TEST(out.result.diag.detail.find("IP address mismatch") != std::string::npos,
+               out.result.diag.detail);
     BOOST_TEST(f.server.get_stats().requests == 0u);
+}
+
+// The URL's host by name rather than by IP literal: the certificate's DNS entry is what is
+// checked, and the name goes out as SNI (never an IP literal, RFC 6066).
+std::string base_url_by_name(const mock_fixture& f)
+{
+    return "https://localhost:" + std::to_string(f.server.port());
+}
+
+BOOST_AUTO_TEST_CASE(a_host_name_is_verified_and_sent_as_sni)
+{
+    mock_fixture f(mock_setup{.tls = true});
+    asio::io_context io;
+    client by_ip(io, f.client_opts());
+    const auto first = create(io, by_ip, "cand-1");
+    BOOST_TEST(!first.ec, first.ec.message());
+    BOOST_TEST(f.server.get_stats().tls_handshakes_with_sni == 0u);
+
+    client by_name(io, trusting_client_opts(base_url_by_name(f)));
+    const auto second = create(io, by_name, "cand-2");
+    BOOST_TEST(!second.ec, second.ec.message() << ": " << second.result.diag.detail);
+    BOOST_TEST(f.server.get_stats().tls_handshakes_with_sni == 1u);
+    BOOST_TEST(f.server.ledger().size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_certificate_without_the_host_name_fails_by_name_too)
+{
+    mock_fixture f(mock_setup{.tls = true, .cert = "wrong-host.pem", .key = "wrong-host.key"});
+    asio::io_context io;
+    client c(io, trusting_client_opts(base_url_by_name(f)));
+    const auto out = create(io, c, "cand-1");
+    BOOST_TEST(out.ec == make_error_code(errc::tls_handshake_failed));
+    BOOST_TEST(out.result.diag.detail.find("hostname mismatch") != std::string::npos,
+               out.result.diag.detail);
+    BOOST_TEST(!out.result.diag.may_have_been_processed);
+    BOOST_TEST(f.server.get_stats().requests == 0u);
+}
+
+BOOST_DATA_TEST_CASE(a_note_larger_than_a_socket_buffer_is_sent_whole,
+                     bdata::make({false, true}),
+                     tls)
+{
+    // 8 MiB against a server with a small TCP window: more than the client's socket takes at
+    // once (its send buffer grows to 4 MiB at most), so the rest is written asynchronously;
+    // over TLS, many records.
+    mock_fixture f(mock_setup{
+        .tls = tls, .max_body_bytes = 16 * 1024 * 1024, .receive_buffer_bytes = 16 * 1024});
+    asio::io_context io;
+    client c(io, f.client_opts());
+    std::string text(8 * 1024 * 1024, 'x');
+    for (std::size_t i = 0; i < text.size(); i += 1000)
+        text[i] = static_cast<char>('a' + (i / 1000) % 26);
+    const auto out = create(io, c, "cand-big", note::from_text(text));
+    BOOST_TEST(!out.ec, out.ec.message() << ": " << out.result.diag.detail);
+    const auto ledger = f.server.ledger();
+    BOOST_TEST_REQUIRE(ledger.size() == 1u);
+    BOOST_TEST(ledger[0].note.at("content").at(0).at("body").as_string() == text);
+    // The connection is still good for the next call.
+    BOOST_TEST(!create(io, c, "cand-small").ec);
+    BOOST_TEST(f.server.get_stats().connections_accepted == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(invalid_arguments_fail_before_connecting)

@@ -48,6 +48,8 @@ struct mock_setup
     std::chrono::milliseconds idle_close{0}; // the server closes connections idle this long
     std::size_t rate_limit = 0;              // requests per rate_window, then 429; 0 = none
     std::chrono::milliseconds rate_window{1000};
+    std::size_t max_body_bytes = 1024 * 1024;
+    int receive_buffer_bytes = 0; // SO_RCVBUF of the server's connections; 0 = the default
 };
 
 inline mock::server_options mock_options(const mock_setup& s)
@@ -66,6 +68,8 @@ inline mock::server_options mock_options(const mock_setup& s)
     o.idle_close_ms = s.idle_close;
     o.rate_limit_requests = s.rate_limit;
     o.rate_limit_window = s.rate_window;
+    o.max_body_bytes = s.max_body_bytes;
+    o.receive_buffer_bytes = s.receive_buffer_bytes;
     return o;
 }
 

@@ -1729,6 +1729,7 @@ public:
     note_ids next_ids();
     json::object random_counts() const;
     std::chrono::milliseconds idle_close() const noexcept { return opts_.idle_close_ms; }
+    std::size_t max_body_bytes() const noexcept { return opts_.max_body_bytes; }
     std::optional<std::chrono::seconds> take_rate_slot();
     const std::string& keep_alive_line() const noexcept { return keep_alive_line_; }
     std::string stats_json() const;
@@ -1738,6 +1739,7 @@ public:
     std::atomic<std::uint64_t> connections_accepted{0};
     std::atomic<std::uint64_t> connections_open{0};
     std::atomic<std::uint64_t> tls_handshakes_failed{0};
+    std::atomic<std::uint64_t> tls_handshakes_with_sni{0};
     std::atomic<std::uint64_t> requests{0};
     std::atomic<std::uint64_t> created{0};
     std::atomic<std::uint64_t> rejected{0};
@@ -1872,6 +1874,10 @@ private:
                 close_now();
                 co_return;
             }
+            if (SSL_get_servername(stream_.native_handle(), TLSEXT_NAMETYPE_host_name))
+            {
+                srv_.tls_handshakes_with_sni.fetch_add(1, std::memory_order_relaxed);
+            }
         }
 
         // No co_await in the loop condition: g++ 12 built `while (a && co_await b)` into a
@@ -1893,7 +1899,7 @@ private:
         // Beast parsers are single-use; the buffer is kept, so pipelined bytes survive.
         parser_.emplace();
         parser_->header_limit(header_limit);
-        parser_->body_limit(body_limit);
+        parser_->body_limit(srv_.max_body_bytes());
 
         arm_idle_close();
         auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser_, use_nothrow);
@@ -1995,8 +2001,9 @@ private:
             co_return false;
         case body_read::too_large:
             keep_alive_ = false;
-            co_return co_await reject_read(
-                413, "Request body is larger than " + std::to_string(body_limit) + " bytes");
+            co_return co_await reject_read(413,
+                                           "Request body is larger than " +
+                                               std::to_string(srv_.max_body_bytes()) + " bytes");
         case body_read::malformed:
             keep_alive_ = false;
             co_return co_await reject_read(400, "Malformed HTTP request body");
@@ -2530,11 +2537,12 @@ private:
         }
         if (ec == http::error::body_limit)
         {
-            co_return co_await respond(
-                413,
-                no_headers,
-                error_body(413,
-                           "Request body is larger than " + std::to_string(body_limit) + " bytes"));
+            co_return co_await respond(413,
+                                       no_headers,
+                                       error_body(413,
+                                                  "Request body is larger than " +
+                                                      std::to_string(srv_.max_body_bytes()) +
+                                                      " bytes"));
         }
         co_return co_await respond(
             400, no_headers, error_body(400, "Malformed HTTP request: " + ec.message()));
@@ -2762,6 +2770,15 @@ server_core::server_core(server_options opts)
             "server_options.rate_limit_window must be from 1 to 3600000 ms, got " +
             std::to_string(opts_.rate_limit_window.count()));
     }
+    if (opts_.max_body_bytes < 1 || opts_.max_body_bytes > 64 * 1024 * 1024)
+    {
+        throw std::runtime_error("server_options.max_body_bytes must be from 1 to 67108864, got " +
+                                 std::to_string(opts_.max_body_bytes));
+    }
+    if (opts_.receive_buffer_bytes < 0)
+    {
+        throw std::runtime_error("server_options.receive_buffer_bytes must not be negative");
+    }
     if (opts_.keep_alive_header_s.count() > 0)
     {
         keep_alive_line_ =
@@ -2852,6 +2869,11 @@ void server_core::start()
     if (!ec)
     {
         acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+    }
+    if (!ec && opts_.receive_buffer_bytes > 0)
+    {
+        acceptor_.set_option(asio::socket_base::receive_buffer_size(opts_.receive_buffer_bytes),
+                             ec);
     }
     if (!ec)
     {
@@ -3035,6 +3057,7 @@ stats server_core::get_stats() const
     s.connections_accepted = connections_accepted.load(std::memory_order_relaxed);
     s.connections_open = connections_open.load(std::memory_order_relaxed);
     s.tls_handshakes_failed = tls_handshakes_failed.load(std::memory_order_relaxed);
+    s.tls_handshakes_with_sni = tls_handshakes_with_sni.load(std::memory_order_relaxed);
     s.requests = requests.load(std::memory_order_relaxed);
     s.created = created.load(std::memory_order_relaxed);
     s.rejected = rejected.load(std::memory_order_relaxed);
@@ -3077,6 +3100,7 @@ std::string server_core::stats_json() const
     body["connections_accepted"] = s.connections_accepted;
     body["connections_open"] = s.connections_open;
     body["tls_handshakes_failed"] = s.tls_handshakes_failed;
+    body["tls_handshakes_with_sni"] = s.tls_handshakes_with_sni;
     body["requests"] = s.requests;
     body["created"] = s.created;
     body["rejected"] = s.rejected;

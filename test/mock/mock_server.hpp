@@ -85,6 +85,14 @@ struct server_options
 
     /// The window of `rate_limit_requests`, 1 to 3600000 ms.
     std::chrono::milliseconds rate_limit_window{std::chrono::seconds(60)};
+
+    /// The largest request body taken; a larger one is answered `413`. 1 to 64 MiB.
+    std::size_t max_body_bytes = 1024 * 1024;
+
+    /// When non-zero, the accepted connections' kernel receive buffer (`SO_RCVBUF`, set on the
+    /// listening socket; the kernel doubles it): a small one keeps the TCP window small, so a
+    /// client's large request cannot be taken by its socket at once. 0: the system's default.
+    int receive_buffer_bytes = 0;
 };
 
 /// Counters since the server was constructed. A snapshot; each field is read atomically.
@@ -98,6 +106,9 @@ struct stats
 
     /// TLS handshakes that failed (for example a plain-HTTP client on the TLS port).
     std::uint64_t tls_handshakes_failed = 0;
+
+    /// TLS handshakes whose ClientHello named the server (SNI).
+    std::uint64_t tls_handshakes_with_sni = 0;
 
     /// HTTP requests received, except those to the `/_mock/` admin endpoints.
     std::uint64_t requests = 0;
