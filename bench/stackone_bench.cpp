@@ -13,6 +13,7 @@
 // bench/README.md. Errors are counted and never stop the run; the first few go to stderr.
 
 #include <stackone/client.hpp>
+#include <stackone/error.hpp>
 #include <stackone/note.hpp>
 #include <stackone/options.hpp>
 
@@ -644,12 +645,25 @@ int main(int argc, char** argv)
     }
     catch (const CLI::ParseError& e)
     {
-        return app.exit(e);
+        // --help is an "error" with status 0; every other one is a usage error: 2.
+        return app.exit(e) == 0 ? 0 : 2;
     }
 
     try
     {
         return run(cfg);
+    }
+    catch (const stackone::error& e)
+    {
+        // What the client refuses before sending anything (a bad --url) is a usage error too.
+        if (e.code() == stackone::errc::invalid_base_url)
+        {
+            const std::string& detail = e.diag().detail; // "base URL: why"
+            std::cerr << "stackone-bench: --url: " << detail.substr(detail.find(": ") + 2) << '\n';
+            return 2;
+        }
+        std::cerr << "stackone-bench: " << e.what() << '\n';
+        return 1;
     }
     catch (const std::exception& e)
     {

@@ -62,6 +62,28 @@ CLI::Validator seconds_validator(bool allow_zero)
     return CLI::Validator(check, "", "seconds");
 }
 
+// CLI11 validator for a whole number from @p low to @p high. CLI11's own Range says "not in
+// range" for text that is no number at all.
+CLI::Validator count_validator(long long low, long long high)
+{
+    auto check = [low, high](std::string& text) -> std::string {
+        const std::string bounds = std::to_string(low) + " to " + std::to_string(high);
+        const bool digits = !text.empty() && text.size() <= 18 &&
+                            text.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits)
+        {
+            return "expected a whole number from " + bounds + ", got '" + text + "'";
+        }
+        const long long value = std::stoll(text);
+        if (value < low || value > high)
+        {
+            return "must be from " + bounds + ", got " + text;
+        }
+        return {};
+    };
+    return CLI::Validator(check, "", "count");
+}
+
 // CLI11 validator for --rate: a plain decimal number of requests per minute. CLI11's own Range
 // would print its bounds as 0.000000 and accept "inf"-like spellings of strtod.
 CLI::Validator rate_validator()
@@ -329,7 +351,7 @@ void add_common_options(CLI::App& cmd, common_args& args)
                  "No TLS certificate checks: local experiments ONLY (prints a warning)")
         ->group(std::string(connection_group));
     cmd.add_option("--connections", args.connections, "Most connections open at once [16]")
-        ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
+        ->check(count_validator(1, 10000))
         ->type_name("N")
         ->group(std::string(connection_group));
     cmd.add_option("--user-agent", args.user_agent, "User-Agent header [stackone-notes-cpp/VER]")
@@ -357,7 +379,7 @@ void add_common_options(CLI::App& cmd, common_args& args)
         ->group(std::string(retry_group));
     auto* max_attempts =
         cmd.add_option("--max-attempts", args.max_attempts, "Attempts per call, 1..100 [3]")
-            ->check(CLI::Range(1, 100))
+            ->check(count_validator(1, 100))
             ->type_name("N")
             ->group(std::string(retry_group));
     cmd.add_flag("--no-retry", args.no_retry, "One attempt per call (--max-attempts 1)")
@@ -415,7 +437,7 @@ void add_import_options(CLI::App& cmd, import_args& args)
         ->type_name("RESULTS");
     cmd.add_flag("--overwrite", args.overwrite, "Replace existing results and journal");
     cmd.add_option("--concurrency", args.concurrency, "Calls in flight at most, 1..10000")
-        ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
+        ->check(count_validator(1, 10000))
         ->capture_default_str()
         ->type_name("N");
     cmd.add_option("--journal", args.journal, "Crash-safe record of the import [RESULTS.journal]")

@@ -316,7 +316,10 @@ std::optional<stackone::client> make_client(asio::io_context& io, stackone::clie
     {
         if (e.code() == stackone::errc::invalid_base_url)
         {
-            throw cli::usage_error(std::string("--base-url (or STACKONE_BASE_URL): ") + e.what());
+            // The detail reads "base URL: why"; the flag's name says the first part.
+            const std::string& detail = e.diag().detail;
+            throw cli::usage_error("--base-url (or STACKONE_BASE_URL): " +
+                                   detail.substr(detail.find(": ") + 2));
         }
         throw cli::usage_error(e.what());
     }

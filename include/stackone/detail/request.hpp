@@ -29,26 +29,21 @@ struct origin
     bool host_is_ip = false; // IP literals get no SNI and are verified as IP addresses
 };
 
-// @p url with any user info ("user:password@") replaced by "***@", for messages: a refused
-// URL is echoed, and a password in it must not be.
-inline std::string redact_userinfo(std::string_view url)
-{
-    const auto scheme_end = url.find("://");
-    const auto authority = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
-    const auto authority_end = std::min(url.find_first_of("/?#", authority), url.size());
-    const auto at = url.substr(0, authority_end).rfind('@');
-    if (at == std::string_view::npos || at < authority)
-        return std::string(url);
-    return std::string(url.substr(0, authority)) + "***" + std::string(url.substr(at));
-}
-
 // Parses the base URL. Accepts http:// and https:// with host, optional port and path; refuses
-// user info (a key in a URL would leak), queries and fragments.
-inline boost::system::result<origin> parse_base_url(std::string_view text) noexcept
+// user info (a key in a URL would leak), queries and fragments. On failure, @p why (when given)
+// says what is wrong, for the user.
+inline boost::system::result<origin> parse_base_url(std::string_view text,
+                                                    std::string_view* why = nullptr) noexcept
 {
-    auto parsed = boost::urls::parse_absolute_uri(text);
-    if (!parsed)
+    const auto refuse = [why](std::string_view reason) {
+        if (why)
+            *why = reason;
         return make_error_code(errc::invalid_base_url);
+    };
+    // parse_uri, not parse_absolute_uri: a fragment is then refused by name below.
+    auto parsed = boost::urls::parse_uri(text);
+    if (!parsed)
+        return refuse("not an absolute URL such as https://api.stackone.com");
     const boost::urls::url_view u = *parsed;
 
     origin o;
@@ -58,10 +53,16 @@ inline boost::system::result<origin> parse_base_url(std::string_view text) noexc
     else if (scheme == boost::urls::scheme::http)
         o.tls = false;
     else
-        return make_error_code(errc::invalid_base_url);
+        return refuse("the scheme must be http or https");
 
-    if (!u.has_authority() || u.has_userinfo() || u.has_query() || u.has_fragment())
-        return make_error_code(errc::invalid_base_url);
+    if (!u.has_authority())
+        return refuse("no host");
+    if (u.has_userinfo())
+        return refuse("user info (user:password@) is not allowed");
+    if (u.has_query())
+        return refuse("a query (?...) is not allowed");
+    if (u.has_fragment())
+        return refuse("a fragment (#...) is not allowed");
 
     try
     {
@@ -79,15 +80,15 @@ inline boost::system::result<origin> parse_base_url(std::string_view text) noexc
             o.host_is_ip = true;
             break;
         default:
-            return make_error_code(errc::invalid_base_url);
+            return refuse("the host must be a name or an IP address");
         }
     }
     catch (...)
     {
-        return make_error_code(errc::invalid_base_url);
+        return refuse("the host cannot be read");
     }
     if (o.host.empty())
-        return make_error_code(errc::invalid_base_url);
+        return refuse("no host");
 
     o.port = o.tls ? 443 : 80;
     if (u.has_port())
@@ -96,7 +97,7 @@ inline boost::system::result<origin> parse_base_url(std::string_view text) noexc
         const auto digits = u.port();
         if (digits.empty() || digits.size() > 5 || std::stoul(std::string(digits)) > 65535 ||
             u.port_number() == 0)
-            return make_error_code(errc::invalid_base_url);
+            return refuse("the port must be from 1 to 65535");
         o.port = u.port_number();
     }
 
@@ -108,7 +109,7 @@ inline boost::system::result<origin> parse_base_url(std::string_view text) noexc
     // authority starts with '/', so anything else is a mistyped port or host.
     o.path_prefix = std::string(u.encoded_path());
     if (!o.path_prefix.empty() && o.path_prefix.front() != '/')
-        return make_error_code(errc::invalid_base_url);
+        return refuse("the port must be digits only, and a path must start with '/'");
     while (!o.path_prefix.empty() && o.path_prefix.back() == '/')
         o.path_prefix.pop_back();
     return o;

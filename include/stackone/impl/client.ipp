@@ -1441,11 +1441,13 @@ STACKONE_DECL void detail::start_shutdown(std::shared_ptr<client_impl> impl,
 
 STACKONE_DECL client::client(executor_type ex, client_options opts)
 {
-    auto parsed = detail::parse_base_url(opts.base_url);
+    std::string_view why;
+    auto parsed = detail::parse_base_url(opts.base_url, &why);
     if (!parsed)
     {
         diagnostics diag;
-        diag.detail = "base URL: " + detail::redact_userinfo(opts.base_url);
+        // Not the URL itself: its user info or query may hold a secret.
+        diag.detail = "base URL: " + std::string(why);
         throw error(errc::invalid_base_url, std::move(diag));
     }
     impl_ = std::make_shared<detail::client_impl>(std::move(ex), std::move(opts), *parsed);
