@@ -247,6 +247,8 @@ BOOST_AUTO_TEST_CASE(import_line_reports_what_is_wrong)
         {R"({"candidate_id":"c","key":1e400})", "too large for a double"},
         {R"({"candidate_id":"c","passthrough":{"a":[-1e999]}})", "too large for a double"},
         {R"({"candidate_id":"c","visibility":{"source_value":{"x":2e308}}})", "too large"},
+        // A misspelt field would be dropped and the note created without it.
+        {R"({"candidate_id":"c","body":"x","visiblity":"private"})", "unknown field \"visiblity\""},
     };
     for (const auto& r : table)
     {
@@ -392,7 +394,7 @@ BOOST_AUTO_TEST_CASE(only_the_last_top_level_key_member_is_echoed_as_text)
     BOOST_TEST(item->key_text == "1.50");
 
     // A "key" inside another member is not the line's key.
-    item = parse_import_line(R"({"candidate_id":"c","passthrough":{"key":0.5},"k":{"key":1}})", 1);
+    item = parse_import_line(R"({"candidate_id":"c","passthrough":{"key":0.5,"k":{"key":1}}})", 1);
     BOOST_TEST_REQUIRE(item.has_value());
     BOOST_TEST(item->key.is_null());
     BOOST_TEST(item->key_text.empty());

@@ -120,6 +120,28 @@ parse_import_line(std::string_view line, std::size_t line_no) noexcept
             return decode_error{"a number is too large for a double"};
         const auto& obj = v.get_object();
 
+        // A misspelt field ("visiblity") would otherwise be dropped and the note created
+        // without it: the line is refused instead.
+        for (const auto& member : obj)
+        {
+            static constexpr std::string_view known[] = {"candidate_id",
+                                                         "account_id",
+                                                         "key",
+                                                         "body",
+                                                         "content",
+                                                         "author_id",
+                                                         "visibility",
+                                                         "passthrough"};
+            if (std::find(std::begin(known), std::end(known), member.key()) != std::end(known))
+                continue;
+            std::string name(member.key().substr(0, 40));
+            if (member.key().size() > name.size())
+                name += "...";
+            return decode_error{"unknown field \"" + name +
+                                "\" (the fields are candidate_id, account_id, key, body, "
+                                "content, author_id, visibility and passthrough)"};
+        }
+
         import_item item;
         item.line = line_no;
         const auto* id = obj.if_contains("candidate_id");
