@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace stackone;
@@ -27,8 +28,23 @@ const char* const pool_scenario = R"({"rules": [
     {"candidate_id": "^slow-", "steps": [{"status": 201, "delay_ms": 200, "times": 0}]},
     {"candidate_id": "^bye-", "steps": [{"status": 201, "headers": {"Connection": "close"},
                                         "times": 0}]},
-    {"candidate_id": "^rekey-", "steps": [{"status": 201, "key_update": true, "times": 0}]}
+    {"candidate_id": "^rekey-", "steps": [{"status": 201, "key_update": true, "times": 0}]},
+    {"candidate_id": "^gone-", "steps": [{"status": 201, "close_after_response": true,
+                                         "times": 0}]},
+    {"candidate_id": "^gone-tidy-", "steps": [{"status": 201, "close_after_response": true,
+                                              "close_notify": true, "times": 0}]}
 ]})";
+
+// Waits until the server has closed every connection it had open (its sessions are gone).
+void wait_for_server_closes(const mock::server& server)
+{
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (server.get_stats().connections_open != 0)
+    {
+        BOOST_TEST_REQUIRE((std::chrono::steady_clock::now() < give_up));
+        std::this_thread::yield();
+    }
+}
 
 } // namespace
 
@@ -153,6 +169,30 @@ BOOST_DATA_TEST_CASE(server_closing_idle_connections_is_noticed_before_reuse,
     // Nothing was replayed: one request per call.
     BOOST_TEST(server.get_stats().requests == 2u);
     BOOST_TEST(server.ledger().size() == 2u);
+}
+
+BOOST_DATA_TEST_CASE(a_close_right_after_a_response_is_noticed_before_reuse,
+                     boost::unit_test::data::make({"plain", "tls", "tls-close-notify"}),
+                     kind)
+{
+    // The server closes the connection right after its answer, without `Connection: close`.
+    // The next call must not be written on it (it would fail as "may have been processed"):
+    // the check when the connection is taken sees the close, and a new one is opened.
+    const std::string how = kind;
+    mock_fixture f(mock_setup{.tls = how != "plain", .scenario = pool_scenario});
+    asio::io_context io;
+    client c(io, f.client_opts());
+
+    const auto first = create(io, c, how == "tls-close-notify" ? "gone-tidy-1" : "gone-1");
+    BOOST_TEST(!first.ec, first.ec.message());
+    wait_for_server_closes(f.server);
+    const auto second = create(io, c, "c-2");
+    BOOST_TEST(!second.ec, second.ec.message() << ": " << second.result.diag.detail);
+    BOOST_TEST(second.result.diag.attempts == 1);
+
+    BOOST_TEST(c.stats().retired_closed_by_peer == 1u);
+    BOOST_TEST(c.stats().connections_opened == 2u);
+    BOOST_TEST(f.server.get_stats().requests == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(second_tls_connection_resumes_the_session)
