@@ -303,6 +303,17 @@ BOOST_AUTO_TEST_CASE(bad_base_url_throws_at_construction)
     BOOST_CHECK_EXCEPTION(client(io, opts), stackone::error, [](const stackone::error& e) {
         return e.code() == make_error_code(errc::invalid_base_url);
     });
+
+    // The reason is given, never the URL: its user info or query may hold a secret.
+    for (const char* url : {"https://user:hunter2@127.0.0.1", "https://127.0.0.1/?key=hunter2"})
+    {
+        opts.base_url = url;
+        BOOST_CHECK_EXCEPTION(client(io, opts), stackone::error, [](const stackone::error& e) {
+            const std::string what = e.what();
+            BOOST_TEST(what.find("hunter2") == std::string::npos, what);
+            return e.diag().detail.find("is not allowed") != std::string::npos;
+        });
+    }
 }
 
 BOOST_AUTO_TEST_CASE(status_429_with_retry_after_is_retried_until_created)
