@@ -658,8 +658,7 @@ int main(int argc, char** argv)
         // What the client refuses before sending anything (a bad --url) is a usage error too.
         if (e.code() == stackone::errc::invalid_base_url)
         {
-            const std::string& detail = e.diag().detail; // "base URL: why"
-            std::cerr << "stackone-bench: --url: " << detail.substr(detail.find(": ") + 2) << '\n';
+            std::cerr << "stackone-bench: --url: " << e.diag().detail << '\n';
             return 2;
         }
         std::cerr << "stackone-bench: " << e.what() << '\n';

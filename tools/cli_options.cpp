@@ -62,26 +62,24 @@ CLI::Validator seconds_validator(bool allow_zero)
     return CLI::Validator(check, "", "seconds");
 }
 
-// CLI11 validator for a whole number from @p low to @p high. CLI11's own Range says "not in
-// range" for text that is no number at all.
+// CLI11 validator for a whole number from @p low to @p high, in decimal. CLI11's own Range says
+// "not in range" for text that is no number at all, and CLI11 converts "010" as octal, so a
+// leading zero is refused.
 CLI::Validator count_validator(long long low, long long high)
 {
-    auto check = [low, high](std::string& text) -> std::string {
-        const std::string bounds = std::to_string(low) + " to " + std::to_string(high);
-        const bool digits = !text.empty() && text.size() <= 18 &&
-                            text.find_first_not_of("0123456789") == std::string::npos;
-        if (!digits)
+    const std::string bounds = std::to_string(low) + " to " + std::to_string(high);
+    auto check = [low, high, bounds](std::string& text) -> std::string {
+        if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+            (text.size() > 1 && text.front() == '0'))
         {
             return "expected a whole number from " + bounds + ", got '" + text + "'";
         }
-        const long long value = std::stoll(text);
-        if (value < low || value > high)
-        {
-            return "must be from " + bounds + ", got " + text;
-        }
-        return {};
+        const bool in_range = text.size() <= std::to_string(high).size() &&
+                              std::stoll(text) >= low && std::stoll(text) <= high;
+        return in_range ? std::string() : "must be from " + bounds + ", got " + text;
     };
-    return CLI::Validator(check, "", "count");
+    return CLI::Validator(
+        check, "in [" + std::to_string(low) + " - " + std::to_string(high) + "]", "count");
 }
 
 // CLI11 validator for --rate: a plain decimal number of requests per minute. CLI11's own Range
@@ -157,7 +155,8 @@ void check_base_url(const std::string& url)
         {
             continue;
         }
-        // "user:password@host": the library refuses it too, but would echo the URL.
+        // "user:password@host": the library refuses it too; this message also says where the
+        // key belongs.
         const auto authority = std::string_view(url).substr(scheme.size());
         if (authority.substr(0, authority.find_first_of("/?#")).find('@') != std::string_view::npos)
         {

@@ -316,10 +316,7 @@ std::optional<stackone::client> make_client(asio::io_context& io, stackone::clie
     {
         if (e.code() == stackone::errc::invalid_base_url)
         {
-            // The detail reads "base URL: why"; the flag's name says the first part.
-            const std::string& detail = e.diag().detail;
-            throw cli::usage_error("--base-url (or STACKONE_BASE_URL): " +
-                                   detail.substr(detail.find(": ") + 2));
+            throw cli::usage_error("--base-url (or STACKONE_BASE_URL): " + e.diag().detail);
         }
         throw cli::usage_error(e.what());
     }
@@ -393,6 +390,14 @@ int run_create(const cli::common_args& common, const cli::create_args& args)
     const auto& [ec, result] = run.value;
     auto record = stackone::make_import_record(item, ec, result);
     std::cout << stackone::to_json_line(record) << std::flush;
+    if (!std::cout)
+    {
+        // SIGPIPE is ignored: a closed or full stdout is reported, not a silent success.
+        out.message(ec ? "error: the result could not be written to stdout"
+                       : "error: the note was created, but its result (with its id) could not "
+                         "be written to stdout");
+        return exit_not_all_created;
+    }
     if (!ec)
     {
         return exit_all_created;
@@ -611,11 +616,12 @@ void check_journal_args(const cli::import_args& args,
                         const std::string& results,
                         const std::string& journal)
 {
-    // A journal the user did not name is named after --output: say so, not "--journal".
+    // A journal the user did not name is named after the results file: say so, not "--journal".
     const auto journal_error = [&](const std::string& what) {
-        return cli::usage_error(args.journal ? "--journal: '" + journal + "' " + what
-                                             : "journal '" + journal + "' (named after --output) " +
-                                                   what + ": choose another with --journal FILE");
+        return cli::usage_error(args.journal
+                                    ? "--journal: '" + journal + "' " + what
+                                    : "journal '" + journal + "' (named after the results file) " +
+                                          what + ": choose another with --journal FILE");
     };
     if (args.resume && args.overwrite)
     {
@@ -685,7 +691,7 @@ open_journal(const cli::import_args& args, const std::string& path, const std::s
             who + journal.error().what +
             (args.resume || args.journal
                  ? ""
-                 : " (named after --output; choose another with --journal FILE)"));
+                 : " (named after the results file; choose another with --journal FILE)"));
     }
     return std::move(*journal);
 }
@@ -769,23 +775,22 @@ int run_import_command(const cli::common_args& common, const cli::import_args& a
     }
 
     // Results were flushed line by line; a failed write (a full disk, a closed pipe) stopped
-    // the import, and is reported, not hidden. Only a journal lets --resume continue it.
+    // the import, and is reported, not hidden. With a journal, --resume continues it (below).
     output.stream().flush();
     bool results_written = static_cast<bool>(output.stream());
-    const std::string stopped =
-        journal ? "; the import stopped (--resume continues it)" : "; the import stopped";
     if (!results_written)
     {
-        out.message("error: could not write all results to " + output.label + stopped);
+        out.message("error: could not write all results to " + output.label +
+                    "; the import stopped");
     }
     else if (!run.value.error.empty())
     {
-        out.message("error: " + run.value.error + stopped);
+        out.message("error: " + run.value.error + "; the import stopped");
     }
 
     out.line(cli::format_summary(run.value, output.label, run.interrupted));
     out.line(cli::format_client_stats(run.stats));
-    if (journal && (run.interrupted || !run.value.finished))
+    if (journal && (run.interrupted || !run.value.finished || !results_written))
     {
         out.message("to continue: the same command with --resume (journal " + journal->path() +
                     ")");

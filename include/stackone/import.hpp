@@ -98,7 +98,7 @@ STACKONE_DECL std::string to_json_line(const import_record& r);
 struct import_summary
 {
     std::size_t lines = 0; ///< input lines taken so far (read and handed to a worker)
-    std::size_t done = 0;  ///< lines dealt with (a result written, or blank)
+    std::size_t done = 0;  ///< lines dealt with (a result, or blank), written or not
     std::size_t created = 0;
     std::size_t failed = 0;
     std::size_t rejected = 0;

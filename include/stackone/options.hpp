@@ -154,7 +154,8 @@ struct client_options
     /// Send `Prefer: heartbeat` on every call (overridable per call).
     bool heartbeat = false;
 
-    /// Longest silence between received bytes while waiting for a response. 0 = off.
+    /// Longest silence between received bytes of the response while waiting for it (TLS
+    /// records that carry none do not count). 0 = off.
     milliseconds heartbeat_gap = seconds(30);
 
     /// Default overall deadline of a call, retries and waits included. 0 = none.

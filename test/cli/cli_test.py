@@ -368,6 +368,17 @@ def check_unwritable_results(notes_bin, mock, workdir):
               "%s: no clear message: %s" % (kind, err))
         check(sent <= 2, "%s: %d lines sent after the results failed" % (kind, sent))
 
+    # create: a result that cannot be printed is an error even when the note was created.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with os.fdopen(write_end, "wb") as stdout:
+        p = subprocess.run([notes_bin, "create", "--base-url", mock.url, "--account-id", "acc-1",
+                            "--candidate-id", "w-create", "--body", "x"],
+                           env=env, stdout=stdout, stderr=subprocess.PIPE, timeout=60)
+    err = p.stderr.decode("utf-8", "replace")
+    check(p.returncode == 1 and "could not be written" in err,
+          "create to a closed pipe: exit %d: %s" % (p.returncode, err))
+
 
 def check_insecure(notes_bin, mock_bin, workdir):
     certs = os.environ.get("STACKONE_TEST_CERTS")

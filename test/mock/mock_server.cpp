@@ -1740,6 +1740,7 @@ public:
     std::atomic<std::uint64_t> connections_open{0};
     std::atomic<std::uint64_t> tls_handshakes_failed{0};
     std::atomic<std::uint64_t> tls_handshakes_with_sni{0};
+    std::atomic<std::uint64_t> tls_key_updates_sent{0};
     std::atomic<std::uint64_t> requests{0};
     std::atomic<std::uint64_t> created{0};
     std::atomic<std::uint64_t> rejected{0};
@@ -2433,6 +2434,7 @@ private:
             {
                 break;
             }
+            srv_.tls_key_updates_sent.fetch_add(1, std::memory_order_relaxed);
         }
         close_now();
     }
@@ -3058,6 +3060,7 @@ stats server_core::get_stats() const
     s.connections_open = connections_open.load(std::memory_order_relaxed);
     s.tls_handshakes_failed = tls_handshakes_failed.load(std::memory_order_relaxed);
     s.tls_handshakes_with_sni = tls_handshakes_with_sni.load(std::memory_order_relaxed);
+    s.tls_key_updates_sent = tls_key_updates_sent.load(std::memory_order_relaxed);
     s.requests = requests.load(std::memory_order_relaxed);
     s.created = created.load(std::memory_order_relaxed);
     s.rejected = rejected.load(std::memory_order_relaxed);
@@ -3101,6 +3104,7 @@ std::string server_core::stats_json() const
     body["connections_open"] = s.connections_open;
     body["tls_handshakes_failed"] = s.tls_handshakes_failed;
     body["tls_handshakes_with_sni"] = s.tls_handshakes_with_sni;
+    body["tls_key_updates_sent"] = s.tls_key_updates_sent;
     body["requests"] = s.requests;
     body["created"] = s.created;
     body["rejected"] = s.rejected;

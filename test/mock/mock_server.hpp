@@ -110,6 +110,9 @@ struct stats
     /// TLS handshakes whose ClientHello named the server (SNI).
     std::uint64_t tls_handshakes_with_sni = 0;
 
+    /// TLS 1.3 key updates sent by `stall_key_updates_ms`.
+    std::uint64_t tls_key_updates_sent = 0;
+
     /// HTTP requests received, except those to the `/_mock/` admin endpoints.
     std::uint64_t requests = 0;
 

@@ -249,6 +249,13 @@ BOOST_AUTO_TEST_CASE(import_line_reports_what_is_wrong)
         {R"({"candidate_id":"c","visibility":{"source_value":{"x":2e308}}})", "too large"},
         // A misspelt field would be dropped and the note created without it.
         {R"({"candidate_id":"c","body":"x","visiblity":"private"})", "unknown field \"visiblity\""},
+        {R"({"candidate_id":"c","content":[{"body":"a"},{"bdy":"b"}]})",
+         "unknown field \"content[1].bdy\""},
+        {R"({"candidate_id":"c","visibility":{"valu":"public"}})",
+         "unknown field \"visibility.valu\""},
+        // Cut at 40 bytes, but never inside a character: 39 ASCII bytes, then a 2-byte one.
+        {"{\"candidate_id\":\"c\",\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9x\":1}",
+         "unknown field \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\""},
     };
     for (const auto& r : table)
     {

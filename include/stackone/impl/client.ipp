@@ -881,8 +881,8 @@ client_impl::run_attempt(call_state& st,
         co_return attempt_result{errc::connection_closed, {}, false};
     }
 
-    // Read the response. Each read re-arms the idle timer, so a server that keeps sending
-    // heartbeats keeps the attempt alive, up to the attempt and call deadlines.
+    // Read the response. Each read of response bytes re-arms the idle timer, so a server that
+    // keeps sending heartbeats keeps the attempt alive, up to the attempt and call deadlines.
     const auto& limits = opts_.limits;
     const auto gap = st.call.heartbeat ? opts_.heartbeat_gap : std::chrono::milliseconds(0);
     const response_limits body_limits{
@@ -1446,8 +1446,8 @@ STACKONE_DECL client::client(executor_type ex, client_options opts)
     if (!parsed)
     {
         diagnostics diag;
-        // Not the URL itself: its user info or query may hold a secret.
-        diag.detail = "base URL: " + std::string(why);
+        // The reason alone, not the URL: its user info or query may hold a secret.
+        diag.detail = std::string(why);
         throw error(errc::invalid_base_url, std::move(diag));
     }
     impl_ = std::make_shared<detail::client_impl>(std::move(ex), std::move(opts), *parsed);

@@ -29,11 +29,15 @@
 #include <deque>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <istream>
 #include <list>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -94,6 +98,62 @@ inline std::string describe_bad_bytes(std::string_view line)
     return {};
 }
 
+// The name of the first member of @p obj that is not one of @p known, after @p where; empty
+// when there is none. A long name is cut at 40 bytes, on a UTF-8 character boundary.
+inline std::string first_unknown_member(const boost::json::object& obj,
+                                        std::initializer_list<std::string_view> known,
+                                        std::string_view where)
+{
+    for (const auto& member : obj)
+    {
+        const std::string_view name = member.key();
+        if (std::find(known.begin(), known.end(), name) != known.end())
+            continue;
+        std::size_t cut = std::min<std::size_t>(name.size(), 40);
+        while (cut < name.size() && cut > 0 &&
+               (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80)
+            --cut;
+        return std::string(where) + std::string(name.substr(0, cut)) +
+               (cut < name.size() ? "..." : "");
+    }
+    return {};
+}
+
+// The first field of an import line that is not one of the line's own or the note's, nested
+// ones included (passthrough is free-form); nullopt when there is none.
+inline std::optional<std::string> unknown_field(const boost::json::object& line)
+{
+    auto name = first_unknown_member(line,
+                                     {"candidate_id",
+                                      "account_id",
+                                      "key",
+                                      "body",
+                                      "content",
+                                      "author_id",
+                                      "visibility",
+                                      "passthrough"},
+                                     "");
+    if (const auto* content = line.if_contains("content");
+        name.empty() && content && content->is_array())
+    {
+        std::size_t index = 0;
+        for (const auto& item : content->get_array())
+        {
+            if (item.is_object())
+                name = first_unknown_member(
+                    item.get_object(), {"body"}, "content[" + std::to_string(index) + "].");
+            if (!name.empty())
+                break;
+            ++index;
+        }
+    }
+    if (const auto* vis = line.if_contains("visibility"); name.empty() && vis && vis->is_object())
+        name = first_unknown_member(vis->get_object(), {"value", "source_value"}, "visibility.");
+    if (name.empty())
+        return std::nullopt;
+    return name;
+}
+
 } // namespace detail
 
 STACKONE_DECL boost::system::result<import_item, decode_error>
@@ -120,27 +180,13 @@ parse_import_line(std::string_view line, std::size_t line_no) noexcept
             return decode_error{"a number is too large for a double"};
         const auto& obj = v.get_object();
 
-        // A misspelt field ("visiblity") would otherwise be dropped and the note created
-        // without it: the line is refused instead.
-        for (const auto& member : obj)
-        {
-            static constexpr std::string_view known[] = {"candidate_id",
-                                                         "account_id",
-                                                         "key",
-                                                         "body",
-                                                         "content",
-                                                         "author_id",
-                                                         "visibility",
-                                                         "passthrough"};
-            if (std::find(std::begin(known), std::end(known), member.key()) != std::end(known))
-                continue;
-            std::string name(member.key().substr(0, 40));
-            if (member.key().size() > name.size())
-                name += "...";
-            return decode_error{"unknown field \"" + name +
-                                "\" (the fields are candidate_id, account_id, key, body, "
-                                "content, author_id, visibility and passthrough)"};
-        }
+        // A misspelt field ("visiblity", "content[0].bdy") would otherwise be dropped and the
+        // note created without it: the line is refused instead.
+        if (auto unknown = detail::unknown_field(obj))
+            return decode_error{"unknown field \"" + *unknown +
+                                "\" (a line has candidate_id, account_id, key, body, content "
+                                "[{body}], author_id, visibility {value, source_value} and "
+                                "passthrough)"};
 
         import_item item;
         item.line = line_no;
@@ -805,7 +851,7 @@ struct import_run
         out.flush();
         // A results stream that fails (a full disk, a closed pipe) stops the import: lines
         // sent from now on would have results nobody can read.
-        if (!out)
+        if (!out && summary.error.empty())
             fail("cannot write results");
         ++summary.done;
         switch (r.outcome)
