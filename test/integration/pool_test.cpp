@@ -188,8 +188,11 @@ BOOST_DATA_TEST_CASE(a_close_right_after_a_response_is_noticed_before_reuse,
     BOOST_TEST(!second.ec, second.ec.message() << ": " << second.result.diag.detail);
     BOOST_TEST(second.result.diag.attempts == 1);
 
-    BOOST_TEST(c.stats().retired_closed_by_peer == 1u);
-    BOOST_TEST(c.stats().connections_opened == 2u);
+    // Retired either way: by the check before reuse, or at once when the close (a TLS
+    // close_notify) came in the same read as the response.
+    const auto stats = c.stats();
+    BOOST_TEST(stats.retired_closed_by_peer + stats.retired_not_reusable == 1u);
+    BOOST_TEST(stats.connections_opened == 2u);
     BOOST_TEST(f.server.get_stats().requests == 2u);
 }
 
