@@ -8,12 +8,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <system_error>
 #include <utility>
 
 namespace stackone::cli {
@@ -74,8 +76,10 @@ CLI::Validator count_validator(long long low, long long high)
         {
             return "expected a whole number from " + bounds + ", got '" + text + "'";
         }
-        const bool in_range = text.size() <= std::to_string(high).size() &&
-                              std::stoll(text) >= low && std::stoll(text) <= high;
+        // More digits than any long long has are out of range too.
+        long long value = 0;
+        const auto parsed = std::from_chars(text.data(), text.data() + text.size(), value);
+        const bool in_range = parsed.ec == std::errc() && value >= low && value <= high;
         return in_range ? std::string() : "must be from " + bounds + ", got " + text;
     };
     return CLI::Validator(

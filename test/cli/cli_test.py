@@ -90,9 +90,15 @@ class Mock:
         self.proc.wait(timeout=10)
 
 
-def run(binary, args, env_extra=None, drop_env=(), timeout=120):
+def cli_env():
+    """The environment of a CLI run: none of the caller's STACKONE_ variables, the test key."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STACKONE_")}
     env["STACKONE_API_KEY"] = API_KEY
+    return env
+
+
+def run(binary, args, env_extra=None, drop_env=(), timeout=120):
+    env = cli_env()
     for name in drop_env:
         env.pop(name, None)
     env.update(env_extra or {})
@@ -347,37 +353,33 @@ def check_unwritable_results(notes_bin, mock, workdir):
     with open(path, "w") as f:
         for i in range(200):
             f.write('{"candidate_id": "w-%d", "body": "x"}\n' % i)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKONE_")}
-    env["STACKONE_API_KEY"] = API_KEY
-    args = [notes_bin, "import", path, "--base-url", mock.url, "--account-id", "acc-1",
-            "--output", "-", "--concurrency", "2"]
+    def closed_pipe():
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        return os.fdopen(write_end, "wb")
+
+    def run_into(stdout, args):
+        with stdout:
+            p = subprocess.run([notes_bin] + args, env=cli_env(), stdout=stdout,
+                               stderr=subprocess.PIPE, timeout=60)
+        return p.returncode, p.stderr.decode("utf-8", "replace")
+
+    args = ["import", path, "--base-url", mock.url, "--account-id", "acc-1", "--output", "-",
+            "--concurrency", "2"]
     for kind in ("full disk", "closed pipe"):
         before = mock.stats()["requests"]
-        if kind == "full disk":
-            stdout = open("/dev/full", "wb")
-        else:
-            read_end, write_end = os.pipe()
-            os.close(read_end)
-            stdout = os.fdopen(write_end, "wb")
-        with stdout:
-            p = subprocess.run(args, env=env, stdout=stdout, stderr=subprocess.PIPE, timeout=60)
-        err = p.stderr.decode("utf-8", "replace")
+        rc, err = run_into(open("/dev/full", "wb") if kind == "full disk" else closed_pipe(), args)
         sent = mock.stats()["requests"] - before
-        check(p.returncode == 1, "%s: exit %d, want 1: %s" % (kind, p.returncode, err))
+        check(rc == 1, "%s: exit %d, want 1: %s" % (kind, rc, err))
         check("could not write all results to" in err and "--resume" not in err,
               "%s: no clear message: %s" % (kind, err))
         check(sent <= 2, "%s: %d lines sent after the results failed" % (kind, sent))
 
     # create: a result that cannot be printed is an error even when the note was created.
-    read_end, write_end = os.pipe()
-    os.close(read_end)
-    with os.fdopen(write_end, "wb") as stdout:
-        p = subprocess.run([notes_bin, "create", "--base-url", mock.url, "--account-id", "acc-1",
-                            "--candidate-id", "w-create", "--body", "x"],
-                           env=env, stdout=stdout, stderr=subprocess.PIPE, timeout=60)
-    err = p.stderr.decode("utf-8", "replace")
-    check(p.returncode == 1 and "could not be written" in err,
-          "create to a closed pipe: exit %d: %s" % (p.returncode, err))
+    rc, err = run_into(closed_pipe(), ["create", "--base-url", mock.url, "--account-id", "acc-1",
+                                       "--candidate-id", "w-create", "--body", "x"])
+    check(rc == 1 and "could not be written" in err,
+          "create to a closed pipe: exit %d: %s" % (rc, err))
 
 
 def check_insecure(notes_bin, mock_bin, workdir):
